@@ -1,0 +1,357 @@
+"""
+The program library (programs, stages, exercises, prescriptions) and each woman's enrolment.
+
+What is open when is not stored: `Enrolment.snapshot()` asks `programs.schedule`, a pure
+module, from the facts kept here (start date, time zone, pauses, clearance).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models import Q
+from django.urls import reverse
+
+from programs import schedule
+
+
+class Program(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120)
+    summary = models.CharField(max_length=300, help_text="One or two sentences for the catalogue.")
+    description = models.TextField(blank=True)
+    weeks = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(52)],
+        help_text="Length of the program in weeks.",
+    )
+    is_published = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weeks__gte=1) & Q(weeks__lte=52), name="program_weeks_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("program_detail", args=[self.slug])
+
+
+class Exercise(models.Model):
+    class Timing(models.TextChoices):
+        ANY = "any", "Any time"
+        SESSION = "session", "During your session"
+        EVENING = "evening", "Later in the day, e.g. before bed"
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120)
+    instructions = models.TextField(help_text="How to do it, step by step. One step per line.")
+    cues = models.TextField(blank=True, help_text="What to feel or think about. One per line.")
+    stop_if = models.TextField(help_text="When to stop. One per line.")
+    timing = models.CharField(max_length=10, choices=Timing, default=Timing.SESSION)
+    video_url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def steps(self) -> list[str]:
+        return _lines(self.instructions)
+
+    @property
+    def cue_list(self) -> list[str]:
+        return _lines(self.cues)
+
+    @property
+    def stop_if_list(self) -> list[str]:
+        return _lines(self.stop_if)
+
+
+class Stage(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveSmallIntegerField(help_text="Order within the program, from 1.")
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=120)
+    unlock_week = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)], help_text="The program week in which this stage opens."
+    )
+    goal = models.CharField(max_length=300, help_text="What this stage is for, in one sentence.")
+    description = models.TextField(blank=True)
+    open_before_clearance = models.BooleanField(
+        default=False,
+        help_text="Open even before her clinician has cleared her to exercise "
+        "(gentle breathing and pelvic-floor work only).",
+    )
+    ongoing = models.BooleanField(
+        default=False,
+        help_text="Stays on her daily list after later stages open.",
+    )
+
+    class Meta:
+        ordering = ["program", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "position"], name="stage_position_unique"),
+            models.UniqueConstraint(fields=["program", "slug"], name="stage_slug_unique"),
+            models.CheckConstraint(condition=Q(unlock_week__gte=1), name="stage_unlock_week_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program}: {self.title}"
+
+    def clean(self) -> None:
+        if self.program_id and self.unlock_week and self.unlock_week > self.program.weeks:
+            raise ValidationError(
+                {"unlock_week": f"The program has only {self.program.weeks} weeks."}
+            )
+
+    def spec(self) -> schedule.StageSpec:
+        return schedule.StageSpec(
+            key=self.pk,
+            unlock_week=self.unlock_week,
+            open_before_clearance=self.open_before_clearance,
+            ongoing=self.ongoing,
+        )
+
+
+class Prescription(models.Model):
+    """How much of one exercise a stage asks for."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="prescriptions")
+    exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="prescriptions")
+    position = models.PositiveSmallIntegerField(default=1)
+    sets = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    reps = models.PositiveSmallIntegerField(null=True, blank=True)
+    hold_seconds = models.PositiveSmallIntegerField(null=True, blank=True)
+    days_per_week = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(7)]
+    )
+    note = models.CharField(max_length=160, blank=True, help_text='e.g. "each side"')
+
+    class Meta:
+        ordering = ["stage", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "exercise"], name="prescription_unique"),
+            models.CheckConstraint(
+                condition=Q(reps__isnull=False) | Q(hold_seconds__isnull=False),
+                name="prescription_has_reps_or_hold",
+            ),
+            models.CheckConstraint(
+                condition=Q(days_per_week__gte=1) & Q(days_per_week__lte=7),
+                name="prescription_days_per_week_1_7",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exercise} ({self.dose})"
+
+    def clean(self) -> None:
+        if self.reps is None and self.hold_seconds is None:
+            raise ValidationError("Give a number of repetitions, a hold time, or both.")
+
+    @property
+    def dose(self) -> str:
+        """The prescription in words: "2 × 10 reps, hold 5 s, each side"."""
+        parts = []
+        if self.reps is not None:
+            parts.append(f"{self.sets} × {self.reps} reps" if self.sets > 1 else f"{self.reps} reps")
+            if self.hold_seconds:
+                parts.append(f"hold {self.hold_seconds} s")
+        else:
+            hold = _duration(self.hold_seconds or 0)
+            parts.append(f"{self.sets} × {hold}" if self.sets > 1 else hold)
+        if self.note:
+            parts.append(self.note)
+        return ", ".join(parts)
+
+    @property
+    def frequency(self) -> str:
+        return "every day" if self.days_per_week == 7 else f"{self.days_per_week} days a week"
+
+
+class Enrolment(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    CURRENT = (Status.ACTIVE, Status.PAUSED)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolments"
+    )
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="enrolments")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="clients",
+    )
+    start_date = models.DateField(help_text="Week 1 begins at midnight of this day, her time.")
+    timezone = models.CharField(max_length=64)
+    reminder_time = models.TimeField(default=time(8, 0))
+    weeks_postpartum = models.PositiveSmallIntegerField(
+        help_text="Weeks since delivery when she enrolled."
+    )
+    caesarean = models.BooleanField()
+    cleared_at = models.DateTimeField(
+        null=True, blank=True, help_text="When she confirmed her clinician cleared her to exercise."
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "program"],
+                condition=Q(status__in=["active", "paused"]),
+                name="one_current_enrolment_per_program",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "paused", "withdrawn"]),
+                name="enrolment_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "program"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.program}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("today", args=[self.pk])
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_current(self) -> bool:
+        return self.status in self.CURRENT
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status == self.Status.PAUSED
+
+    def local_today(self, now: datetime) -> date:
+        return now.astimezone(self.tz).date()
+
+    def facts(self) -> schedule.EnrolmentFacts:
+        """The plain values the schedule works from. Uses prefetched stages and pauses."""
+        return schedule.EnrolmentFacts(
+            start_date=self.start_date,
+            tz=self.tz,
+            weeks=self.program.weeks,
+            stages=tuple(stage.spec() for stage in self.program.stages.all()),
+            pauses=tuple(
+                schedule.Interval(p.started_at, p.ended_at) for p in self.pauses.all()
+            ),
+            cleared_at=self.cleared_at,
+        )
+
+    def snapshot(self, now: datetime) -> schedule.Snapshot:
+        return schedule.snapshot(self.facts(), now)
+
+    # State changes. Each is atomic and refuses what does not fit the current status.
+
+    @transaction.atomic
+    def pause(self, now: datetime) -> None:
+        if self.status != self.Status.ACTIVE:
+            raise ValidationError("Only an active program can be paused.")
+        self.pauses.create(started_at=now)
+        self.status = self.Status.PAUSED
+        self.save(update_fields=["status"])
+
+    @transaction.atomic
+    def resume(self, now: datetime) -> None:
+        if self.status != self.Status.PAUSED:
+            raise ValidationError("This program is not paused.")
+        self.pauses.filter(ended_at__isnull=True).update(ended_at=now)
+        self.status = self.Status.ACTIVE
+        self.save(update_fields=["status"])
+
+    @transaction.atomic
+    def withdraw(self, now: datetime) -> None:
+        if not self.is_current:
+            raise ValidationError("This program has already ended.")
+        self.pauses.filter(ended_at__isnull=True).update(ended_at=now)
+        self.status = self.Status.WITHDRAWN
+        self.withdrawn_at = now
+        self.save(update_fields=["status", "withdrawn_at"])
+
+    def confirm_clearance(self, now: datetime) -> None:
+        if self.cleared_at is None:
+            self.cleared_at = now
+            self.save(update_fields=["cleared_at"])
+
+
+class Pause(models.Model):
+    """A span during which her program clock stood still; unlocks move by its days."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="pauses")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment"],
+                condition=Q(ended_at__isnull=True),
+                name="one_open_pause_per_enrolment",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="pause_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pause from {self.started_at:%Y-%m-%d %H:%M} UTC"
+
+
+class SessionLog(models.Model):
+    """She did one prescribed exercise on one day of her own calendar."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="sessions")
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.CASCADE, related_name="sessions"
+    )
+    local_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["local_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "prescription", "local_date"], name="one_log_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prescription.exercise} on {self.local_date}"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _duration(seconds: int) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} s"

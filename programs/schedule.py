@@ -1,0 +1,247 @@
+"""
+The program calendar: what is open when, in the enrollee's own time zone.
+
+Plain functions over plain values. Nothing here reads the clock or touches the database:
+callers pass the enrolment's facts and the instant they ask about.
+
+The rules:
+- Her program runs on "program days". Day 0 is her start date. A paused local day does not
+  count, so a pause of three days moves every later unlock by three days.
+- Stage N (unlock week W) opens on program day 7 × (W − 1), at local midnight.
+- Until she confirms her clinician has cleared her to exercise, only stages marked
+  `open_before_clearance` open.
+- The program ends after 7 × weeks program days.
+- A local time that does not exist (clocks spring forward) moves to the first minute after the
+  gap; a local time that happens twice (clocks fall back) means the first occurrence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A span of time between two instants; `end` None means it has not ended."""
+
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    key: int
+    unlock_week: int
+    open_before_clearance: bool = False
+    ongoing: bool = False
+
+
+@dataclass(frozen=True)
+class EnrolmentFacts:
+    start_date: date
+    tz: ZoneInfo
+    weeks: int
+    stages: tuple[StageSpec, ...]
+    pauses: tuple[Interval, ...] = ()
+    cleared_at: datetime | None = None
+
+
+class Lock(StrEnum):
+    OPEN = "open"
+    SCHEDULED = "scheduled"  # opens at `opens_at`
+    CLEARANCE = "clearance"  # waits for her clinician's clearance
+    PAUSED = "paused"  # opens some time after she resumes
+
+
+@dataclass(frozen=True)
+class StageState:
+    spec: StageSpec
+    lock: Lock
+    opens_at: datetime | None = None  # UTC; known only when her program is running
+
+    @property
+    def is_open(self) -> bool:
+        return self.lock is Lock.OPEN
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Her program as it stands at one instant."""
+
+    today: date  # her local date
+    program_day: int  # negative before the start
+    week: int  # 0 before the start, then 1..weeks; stays at `weeks` once finished
+    weeks: int
+    paused: bool
+    finished: bool
+    stages: tuple[StageState, ...]
+    ends_at: datetime | None  # UTC; None while paused
+    starts_at: datetime | None = None  # UTC; set only before the start
+    focus: tuple[StageSpec, ...] = field(default=())
+
+    @property
+    def started(self) -> bool:
+        return self.program_day >= 0
+
+    @property
+    def open_stages(self) -> tuple[StageSpec, ...]:
+        return tuple(s.spec for s in self.stages if s.is_open)
+
+    @property
+    def progress_percent(self) -> int:
+        """How far through the program she is, for a progress bar."""
+        total = 7 * self.weeks
+        return max(0, min(100, round(100 * max(self.program_day, 0) / total)))
+
+    def state_of(self, key: int) -> StageState:
+        return next(s for s in self.stages if s.spec.key == key)
+
+
+def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant at which `day` `at` happens on the wall clocks of `tz`.
+
+    A wall time skipped by a DST change moves to the first minute after the gap; a wall time
+    that happens twice resolves to its first occurrence.
+    """
+    wall = datetime.combine(day, at).replace(tzinfo=tz, fold=0)
+    first = wall.astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == wall.replace(tzinfo=None):
+        return first
+    # `wall` falls in a gap. With fold=0 zoneinfo read it with the offset from before the gap,
+    # which lands after the transition; with fold=1, before it. The transition lies between.
+    before = wall.replace(fold=1).astimezone(UTC)
+    after = first
+    if before > after:
+        before, after = after, before
+    while after - before > timedelta(minutes=1):
+        middle = before + (after - before) / 2
+        middle = middle.replace(second=0, microsecond=0)
+        if middle <= before:
+            break
+        if middle.astimezone(tz).utcoffset() == after.astimezone(tz).utcoffset():
+            after = middle
+        else:
+            before = middle
+    return after
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The instant her local `day` begins, in UTC."""
+    return local_instant(day, time(0, 0), tz)
+
+
+def paused_days_before(facts: EnrolmentFacts, day: date) -> int:
+    """Local days from her start date up to (not including) `day` spent paused.
+
+    A pause counts from the local date it began to the local date it ended; pausing and
+    resuming on the same day costs nothing.
+    """
+    total = 0
+    for pause in facts.pauses:
+        first = max(pause.start.astimezone(facts.tz).date(), facts.start_date)
+        last = pause.end.astimezone(facts.tz).date() if pause.end else day
+        last = min(last, day)
+        if last > first:
+            total += (last - first).days
+    return total
+
+
+def program_day_on(facts: EnrolmentFacts, day: date) -> int:
+    """Her program day on local date `day`: 0 on the start date, negative before it."""
+    elapsed = (day - facts.start_date).days
+    if elapsed <= 0:
+        return elapsed
+    return elapsed - paused_days_before(facts, day)
+
+
+def week_of_day(program_day: int, weeks: int) -> int:
+    """The program week (1-based) a program day belongs to; 0 before the start."""
+    if program_day < 0:
+        return 0
+    return min(program_day // 7 + 1, weeks)
+
+
+def is_paused_at(facts: EnrolmentFacts, now: datetime) -> bool:
+    return any(p.start <= now and (p.end is None or now < p.end) for p in facts.pauses)
+
+
+def is_cleared_at(facts: EnrolmentFacts, now: datetime) -> bool:
+    return facts.cleared_at is not None and facts.cleared_at <= now
+
+
+def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
+    """Everything the schedule knows about her program at the instant `now`."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    today = now.astimezone(facts.tz).date()
+    day = program_day_on(facts, today)
+    paused = is_paused_at(facts, now)
+    cleared = is_cleared_at(facts, now)
+    total_days = 7 * facts.weeks
+
+    def day_instant(program_day: int) -> datetime | None:
+        """When a future program day begins, if her program is running."""
+        if paused:
+            return None
+        return local_midnight(today + timedelta(days=program_day - day), facts.tz)
+
+    states = []
+    for spec in sorted(facts.stages, key=lambda s: (s.unlock_week, s.key)):
+        opens_on = 7 * (spec.unlock_week - 1)
+        reached = day >= opens_on
+        if not cleared and not spec.open_before_clearance:
+            opens_at = None if reached else day_instant(opens_on)
+            states.append(StageState(spec, Lock.CLEARANCE, opens_at))
+        elif reached:
+            states.append(StageState(spec, Lock.OPEN))
+        elif paused:
+            states.append(StageState(spec, Lock.PAUSED))
+        else:
+            states.append(StageState(spec, Lock.SCHEDULED, day_instant(opens_on)))
+
+    open_specs = [s.spec for s in states if s.is_open]
+    return Snapshot(
+        today=today,
+        program_day=day,
+        week=week_of_day(day, facts.weeks),
+        weeks=facts.weeks,
+        paused=paused,
+        finished=day >= total_days,
+        stages=tuple(states),
+        ends_at=None if day >= total_days else day_instant(total_days),
+        starts_at=day_instant(0) if day < 0 else None,
+        focus=focus_stages(open_specs),
+    )
+
+
+def focus_stages(open_stages: list[StageSpec]) -> tuple[StageSpec, ...]:
+    """The stages on her daily list: the newest open one(s), plus any marked ongoing."""
+    if not open_stages:
+        return ()
+    newest = max(s.unlock_week for s in open_stages)
+    return tuple(s for s in open_stages if s.ongoing or s.unlock_week == newest)
+
+
+def week_dates(facts: EnrolmentFacts, week: int, today: date) -> tuple[date, date] | None:
+    """The first and last local dates (inclusive) on which program week `week` ran, as of
+    `today`. Paused days inside the week stretch it. None if the week has not begun."""
+    first_day = 7 * (week - 1)
+    if program_day_on(facts, today) < first_day:
+        return None
+    start = _first_date_with_program_day(facts, first_day, today)
+    if program_day_on(facts, today) < first_day + 7:
+        return start, today
+    end = _first_date_with_program_day(facts, first_day + 7, today) - timedelta(days=1)
+    return start, end
+
+
+def _first_date_with_program_day(facts: EnrolmentFacts, program_day: int, today: date) -> date:
+    # Program days only advance, by at most one a local day, so this walk is short:
+    # start at the earliest possible date and step forward while days were paused.
+    candidate = facts.start_date + timedelta(days=program_day)
+    while program_day_on(facts, candidate) < program_day and candidate < today:
+        candidate += timedelta(days=program_day - program_day_on(facts, candidate))
+    return candidate
