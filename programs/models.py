@@ -166,7 +166,9 @@ class Prescription(models.Model):
         """The prescription in words: "2 × 10 reps, hold 5 s, each side"."""
         parts = []
         if self.reps is not None:
-            parts.append(f"{self.sets} × {self.reps} reps" if self.sets > 1 else f"{self.reps} reps")
+            parts.append(
+                f"{self.sets} × {self.reps} reps" if self.sets > 1 else f"{self.reps} reps"
+            )
             if self.hold_seconds:
                 parts.append(f"hold {self.hold_seconds} s")
         else:
@@ -204,7 +206,12 @@ class Enrolment(models.Model):
     timezone = models.CharField(max_length=64)
     reminder_time = models.TimeField(default=time(8, 0))
     weeks_postpartum = models.PositiveSmallIntegerField(
-        help_text="Weeks since delivery when she enrolled."
+        validators=[
+            MaxValueValidator(
+                104, "This program is for the first two years after birth: enter 0 to 104."
+            )
+        ],
+        help_text="Weeks since delivery when she enrolled.",
     )
     caesarean = models.BooleanField()
     cleared_at = models.DateTimeField(
@@ -257,9 +264,7 @@ class Enrolment(models.Model):
             tz=self.tz,
             weeks=self.program.weeks,
             stages=tuple(stage.spec() for stage in self.program.stages.all()),
-            pauses=tuple(
-                schedule.Interval(p.started_at, p.ended_at) for p in self.pauses.all()
-            ),
+            pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in self.pauses.all()),
             cleared_at=self.cleared_at,
         )
 

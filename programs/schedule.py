@@ -245,3 +245,14 @@ def _first_date_with_program_day(facts: EnrolmentFacts, program_day: int, today:
     while program_day_on(facts, candidate) < program_day and candidate < today:
         candidate += timedelta(days=program_day - program_day_on(facts, candidate))
     return candidate
+
+
+def week_snapshot(facts: EnrolmentFacts, week: int, now: datetime) -> Snapshot | None:
+    """Her program as it stood at the end of program week `week` (or now, if the week is
+    still running). None if the week has not begun."""
+    today = now.astimezone(facts.tz).date()
+    span = week_dates(facts, week, today)
+    if span is None:
+        return None
+    end_of_week = local_midnight(span[1] + timedelta(days=1), facts.tz) - timedelta(microseconds=1)
+    return snapshot(facts, min(now, end_of_week))

@@ -1,3 +1,30 @@
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
-urlpatterns: list = []
+from programs.forms import EmailAuthenticationForm
+from programs.views import accounts, catalogue, enrolment
+
+urlpatterns = [
+    path("", catalogue.home, name="home"),
+    path("programs/<slug:slug>/", catalogue.program_detail, name="program_detail"),
+    path("programs/<slug:slug>/enrol/", enrolment.enrol, name="enrol"),
+    path("today/", enrolment.today_redirect, name="today_redirect"),
+    path("enrolments/<int:pk>/", enrolment.today, name="today"),
+    path("enrolments/<int:pk>/progress/", enrolment.progress, name="progress"),
+    path(
+        "enrolments/<int:pk>/log/<int:prescription_pk>/",
+        enrolment.log_session,
+        name="log_session",
+    ),
+    path("enrolments/<int:pk>/clearance/", enrolment.confirm_clearance, name="clearance"),
+    path("enrolments/<int:pk>/pause/", enrolment.pause, name="pause"),
+    path("enrolments/<int:pk>/resume/", enrolment.resume, name="resume"),
+    path("enrolments/<int:pk>/withdraw/", enrolment.withdraw, name="withdraw"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
+        name="login",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+]

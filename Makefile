@@ -1,0 +1,66 @@
+# Two commands matter: `make run` (the whole app on http://127.0.0.1:8000/) and `make test`
+# (what CI runs). Everything else is a convenience.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# python3.11 when the machine has it, else python3; the install step checks it is 3.11+.
+PYTHON ?= $(or $(shell command -v python3.11 2>/dev/null),python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install, so pip only runs again when the dependencies change.
+INSTALLED := $(VENV)/.installed
+PIP_FLAGS := --quiet --disable-pip-version-check
+PYTEST_ARGS ?=
+
+.PHONY: help venv install run test lint format clean lock
+
+help:
+	@echo "make run      start web server, Celery worker and beat, embedded Redis, demo data"
+	@echo "make test     lint, Django checks, migrations check, pytest (PYTEST_ARGS=... to pass on)"
+	@echo "make lint     ruff check + ruff format --check"
+	@echo "make format   ruff format + ruff check --fix"
+	@echo "make lock     regenerate constraints.txt from a fresh venv"
+	@echo "make clean    remove .venv and var/"
+
+venv install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "error: $(PYTHON) is older than 3.11; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || { echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing dependencies into $(VENV)"
+	@$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[test]"
+	@touch $@
+
+run: $(INSTALLED)
+	$(BIN)/python -m recovery.devstack
+
+test: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var
+
+# Resolves pyproject's pins afresh (newest matching transitive versions) in a throwaway venv;
+# constraints.txt is only replaced once the freeze succeeded.
+lock:
+	@set -euo pipefail; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install $(PIP_FLAGS) -e ".[test]"; \
+	"$$tmp/venv/bin/python" -m pip freeze --exclude-editable > "$$tmp/constraints.txt"; \
+	mv "$$tmp/constraints.txt" constraints.txt; \
+	echo "constraints.txt regenerated"

@@ -1,0 +1,146 @@
+"""Forms own their validation: a bad answer gets a message on its field and nothing is saved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo, available_timezones
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.utils import timezone
+
+from programs.models import Enrolment
+
+User = get_user_model()
+
+TIMEZONES = sorted(
+    tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/"))
+) + ["UTC"]
+YES_NO = [(True, "Yes"), (False, "No")]
+LATEST_START = timedelta(days=60)
+
+
+class SignupForm(UserCreationForm):
+    """A new account, with the email address as the login."""
+
+    email = forms.EmailField(label="Email", max_length=150)
+    first_name = forms.CharField(label="First name", max_length=150)
+
+    class Meta:
+        model = User
+        fields = ("email", "first_name")
+
+    field_order = ["first_name", "email", "password1", "password2"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(username__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this email already exists. Log in, or reset your password."
+            )
+        return email
+
+    def save(self, commit: bool = True):
+        user = super().save(commit=False)
+        user.username = self.cleaned_data["email"]
+        user.email = self.cleaned_data["email"]
+        if commit:
+            user.save()
+        return user
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Django's log-in form, asking for the email address the account was made with."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"] = forms.CharField(
+            label="Email",
+            max_length=150,
+            widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+        )
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
+
+
+class EnrolmentForm(forms.ModelForm):
+    """Enrolment in one program. Her time zone decides what "today" and "8:00" mean."""
+
+    timezone = forms.ChoiceField(
+        label="Your time zone",
+        choices=[(tz, tz.replace("_", " ")) for tz in TIMEZONES],
+        help_text="Reminders and unlocks follow this zone's clock.",
+    )
+    caesarean = forms.TypedChoiceField(
+        label="Was your baby born by caesarean?",
+        choices=YES_NO,
+        coerce=lambda value: value == "True",
+        widget=forms.RadioSelect,
+    )
+    cleared = forms.TypedChoiceField(
+        label="Has your midwife, GP or physiotherapist cleared you to exercise?",
+        choices=[(True, "Yes, I've been cleared"), (False, "Not yet, or I'm not sure")],
+        coerce=lambda value: value == "True",
+        widget=forms.RadioSelect,
+        help_text="Many places check this around 6 to 8 weeks after birth. "
+        "Until you're cleared, only the breathing stage opens.",
+    )
+
+    class Meta:
+        model = Enrolment
+        fields = ["start_date", "timezone", "reminder_time", "weeks_postpartum", "caesarean"]
+        labels = {
+            "start_date": "Start date",
+            "reminder_time": "Daily reminder at",
+            "weeks_postpartum": "How many weeks ago was your baby born?",
+        }
+        help_texts = {
+            "start_date": "Week 1 starts at midnight on this day.",
+            "reminder_time": "Your local time. You can change it later.",
+        }
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "weeks_postpartum": forms.NumberInput(
+                attrs={"min": 0, "max": 104, "inputmode": "numeric"}
+            ),
+        }
+
+    def __init__(self, *args, user, program, **kwargs):
+        self.user = user
+        self.program = program
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, zone = cleaned.get("start_date"), cleaned.get("timezone")
+        if start and zone:
+            today = timezone.now().astimezone(ZoneInfo(zone)).date()
+            if start < today:
+                self.add_error("start_date", f"Choose today ({today:%-d %B}) or a later day.")
+            elif start > today + LATEST_START:
+                self.add_error("start_date", "Choose a start date within the next 60 days.")
+        if Enrolment.objects.filter(
+            user=self.user, program=self.program, status__in=Enrolment.CURRENT
+        ).exists():
+            raise forms.ValidationError("You are already enrolled in this program.")
+        return cleaned
+
+    def save(self, commit: bool = True) -> Enrolment:
+        enrolment = super().save(commit=False)
+        enrolment.user = self.user
+        enrolment.program = self.program
+        if self.cleaned_data["cleared"]:
+            enrolment.cleared_at = timezone.now()
+        if commit:
+            enrolment.save()
+        return enrolment
+
+
+class ClearanceForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="My midwife, GP or physiotherapist has cleared me to exercise.",
+        error_messages={"required": "Tick the box to confirm you have been cleared."},
+    )

@@ -1,0 +1,252 @@
+"""Her side of the program: enrolling, the Today page, progress, and pausing or leaving."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from programs import adherence, schedule
+from programs.forms import ClearanceForm, EnrolmentForm
+from programs.models import Enrolment, Prescription, Program, SessionLog, Stage
+
+
+def _enrolments():
+    stages = Stage.objects.prefetch_related(
+        Prefetch("prescriptions", queryset=Prescription.objects.select_related("exercise"))
+    )
+    return Enrolment.objects.select_related("program").prefetch_related(
+        Prefetch("program__stages", queryset=stages), "pauses"
+    )
+
+
+def _own_enrolment(request, pk: int) -> Enrolment:
+    return get_object_or_404(_enrolments(), pk=pk, user=request.user)
+
+
+@login_required
+def enrol(request, slug):
+    program = get_object_or_404(Program, slug=slug, is_published=True)
+    existing = Enrolment.objects.filter(
+        user=request.user, program=program, status__in=Enrolment.CURRENT
+    ).first()
+    if existing:
+        messages.info(request, "You are already enrolled in this program.")
+        return redirect(existing)
+
+    form = EnrolmentForm(request.POST or None, user=request.user, program=program)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                enrolment = form.save()
+        except IntegrityError:
+            # A second tab enrolled between validation and saving.
+            form.add_error(None, "You are already enrolled in this program.")
+        else:
+            messages.success(request, f"Welcome to {program.name}.")
+            return redirect(enrolment)
+    if not form.is_bound:
+        form.initial.setdefault("start_date", timezone.localdate())
+        form.initial.setdefault("timezone", timezone.get_current_timezone_name())
+    return render(request, "programs/enrol.html", {"program": program, "form": form})
+
+
+@login_required
+def today_redirect(request):
+    """/today/ opens her most recent current program, or the catalogue if she has none."""
+    enrolment = (
+        Enrolment.objects.filter(user=request.user, status__in=Enrolment.CURRENT)
+        .order_by("-created_at")
+        .first()
+    )
+    if enrolment is None:
+        messages.info(request, "Choose a program to begin.")
+        return redirect("home")
+    return redirect(enrolment)
+
+
+@login_required
+def today(request, pk):
+    enrolment = _own_enrolment(request, pk)
+    snap = enrolment.snapshot(timezone.now())
+    context = {
+        "enrolment": enrolment,
+        "snap": snap,
+        "clearance_form": ClearanceForm(),
+        **_today_lists(enrolment, snap),
+    }
+    return render(request, "programs/today.html", context)
+
+
+def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
+    """Group the program's stages for the Today page: today's list, earlier open stages and
+    locked ones, with what she has logged today and this week."""
+    facts = enrolment.facts()
+    span = schedule.week_dates(facts, snap.week, snap.today) if snap.started else None
+    logs = []
+    if span:
+        logs = SessionLog.objects.filter(enrolment=enrolment, local_date__range=span).values_list(
+            "prescription_id", "local_date"
+        )
+    week_done: dict[int, set] = {}
+    for prescription_id, day in logs:
+        week_done.setdefault(prescription_id, set()).add(day)
+
+    focus_keys = {spec.key for spec in snap.focus}
+    todays, earlier, locked = [], [], []
+    for stage in enrolment.program.stages.all():
+        state = snap.state_of(stage.pk)
+        if not state.is_open:
+            locked.append((stage, state))
+            continue
+        if stage.pk not in focus_keys:
+            earlier.append(stage)
+            continue
+        items = [
+            _item(prescription, week_done.get(prescription.pk, set()), snap.today)
+            for prescription in stage.prescriptions.all()
+        ]
+        todays.append((stage, items))
+    todays.sort(key=lambda pair: (pair[0].ongoing, -pair[0].position))
+    return {"todays": todays, "earlier": earlier, "locked": locked}
+
+
+def _item(prescription: Prescription, days_done: set, today) -> dict:
+    return {
+        "prescription": prescription,
+        "exercise": prescription.exercise,
+        "done_today": today in days_done,
+        "done_this_week": min(len(days_done), prescription.days_per_week),
+    }
+
+
+@login_required
+@require_POST
+def log_session(request, pk, prescription_pk):
+    """Mark one exercise done today, or undo that. Works as a plain form post or with htmx."""
+    enrolment = _own_enrolment(request, pk)
+    now = timezone.now()
+    snap = enrolment.snapshot(now)
+    prescription = get_object_or_404(
+        Prescription.objects.select_related("exercise", "stage"),
+        pk=prescription_pk,
+        stage__program=enrolment.program,
+    )
+    undo = request.POST.get("action") == "undo"
+    problem = _why_cannot_log(enrolment, snap, prescription)
+    if problem:
+        messages.error(request, problem)
+        return redirect(enrolment)
+
+    if undo:
+        SessionLog.objects.filter(
+            enrolment=enrolment, prescription=prescription, local_date=snap.today
+        ).delete()
+    else:
+        SessionLog.objects.get_or_create(
+            enrolment=enrolment, prescription=prescription, local_date=snap.today
+        )
+
+    if not request.headers.get("HX-Request"):
+        return redirect(reverse("today", args=[enrolment.pk]) + f"#ex-{prescription.pk}")
+    span = schedule.week_dates(enrolment.facts(), snap.week, snap.today)
+    days_done = set(
+        SessionLog.objects.filter(
+            enrolment=enrolment, prescription=prescription, local_date__range=span
+        ).values_list("local_date", flat=True)
+    )
+    context = {"enrolment": enrolment, "item": _item(prescription, days_done, snap.today)}
+    return render(request, "programs/_exercise.html", context)
+
+
+def _why_cannot_log(enrolment: Enrolment, snap: schedule.Snapshot, prescription) -> str:
+    if enrolment.status == Enrolment.Status.WITHDRAWN:
+        return "You have left this program."
+    if snap.paused:
+        return "Your program is paused. Resume it to log sessions."
+    if not snap.started:
+        return "Your program has not started yet."
+    if not snap.state_of(prescription.stage_id).is_open:
+        return "That stage is not open yet."
+    return ""
+
+
+@login_required
+def progress(request, pk):
+    enrolment = _own_enrolment(request, pk)
+    now = timezone.now()
+    facts = enrolment.facts()
+    snap = schedule.snapshot(facts, now)
+    logs = list(
+        SessionLog.objects.filter(enrolment=enrolment).values_list("prescription_id", "local_date")
+    )
+    stages = {stage.pk: stage for stage in enrolment.program.stages.all()}
+
+    weeks = []
+    for week in range(1, snap.week + 1):
+        at_end = schedule.week_snapshot(facts, week, now)
+        first, last = schedule.week_dates(facts, week, snap.today)
+        prescriptions = [p for spec in at_end.focus for p in stages[spec.key].prescriptions.all()]
+        targets = [adherence.Target(p.pk, p.days_per_week) for p in prescriptions]
+        tally = adherence.tally_week(week, first, last, targets, logs)
+        rows = list(zip(prescriptions, tally.lines, strict=True))
+        weeks.append(
+            {"tally": tally, "rows": rows, "current": week == snap.week and not snap.finished}
+        )
+    weeks.reverse()
+    context = {"enrolment": enrolment, "snap": snap, "weeks": weeks, "total_logged": len(logs)}
+    return render(request, "programs/progress.html", context)
+
+
+@login_required
+@require_POST
+def confirm_clearance(request, pk):
+    enrolment = _own_enrolment(request, pk)
+    form = ClearanceForm(request.POST)
+    if form.is_valid():
+        enrolment.confirm_clearance(timezone.now())
+        messages.success(request, "Thank you. Every stage whose week has come is now open.")
+    else:
+        messages.error(request, form.errors["confirm"][0])
+    return redirect(enrolment)
+
+
+@login_required
+@require_POST
+def pause(request, pk):
+    return _change_status(request, pk, Enrolment.pause, "Paused. Your stages will wait for you.")
+
+
+@login_required
+@require_POST
+def resume(request, pk):
+    return _change_status(
+        request, pk, Enrolment.resume, "Welcome back. Your program has picked up where you left it."
+    )
+
+
+@login_required
+def withdraw(request, pk):
+    enrolment = _own_enrolment(request, pk)
+    if request.method != "POST":
+        return render(request, "programs/withdraw.html", {"enrolment": enrolment})
+    return _change_status(request, pk, Enrolment.withdraw, "You have left the program.")
+
+
+def _change_status(request, pk, change, success: str):
+    enrolment = _own_enrolment(request, pk)
+    try:
+        change(enrolment, timezone.now())
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, success)
+    if enrolment.status == Enrolment.Status.WITHDRAWN:
+        return redirect("home")
+    return redirect(enrolment)

@@ -1,0 +1,106 @@
+"""Shared fixtures: a small program, users, enrolments and a controllable clock."""
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from programs.models import Enrolment, Exercise, Prescription, Program, Stage
+
+User = get_user_model()
+PASSWORD = "a-long-enough-passphrase-42"
+
+
+def make_exercise(slug: str) -> Exercise:
+    return Exercise.objects.create(
+        slug=slug,
+        name=slug.replace("-", " ").title(),
+        instructions="Lie on your back.\nBreathe out as you move.",
+        cues="Ribs soft",
+        stop_if="Sharp pain\nLeaking",
+    )
+
+
+@pytest.fixture
+def program(db) -> Program:
+    """Six weeks, three stages: breathing (open before clearance), deep core, glutes."""
+    program = Program.objects.create(
+        slug="test-program", name="Test program", summary="A short program.", weeks=6
+    )
+    stages = [
+        ("breathing", "Breathing", 1, True, True),
+        ("deep-core", "Deep core", 2, False, False),
+        ("glutes", "Glute strength", 4, False, False),
+    ]
+    for position, (slug, title, week, before_clearance, ongoing) in enumerate(stages, 1):
+        stage = Stage.objects.create(
+            program=program,
+            position=position,
+            slug=slug,
+            title=title,
+            unlock_week=week,
+            goal=f"{title} goal.",
+            open_before_clearance=before_clearance,
+            ongoing=ongoing,
+        )
+        for n in (1, 2):
+            Prescription.objects.create(
+                stage=stage,
+                exercise=make_exercise(f"{slug}-{n}"),
+                position=n,
+                reps=10,
+                days_per_week=7 if ongoing else 3,
+            )
+    return program
+
+
+@pytest.fixture
+def user(db):
+    return User.objects.create_user(
+        "amira@example.com", "amira@example.com", PASSWORD, first_name="Amira"
+    )
+
+
+@pytest.fixture
+def other_user(db):
+    return User.objects.create_user("bea@example.com", "bea@example.com", PASSWORD)
+
+
+@pytest.fixture
+def member(client, user):
+    """A client logged in as `user`."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def make_enrolment(program, user):
+    def make(**overrides) -> Enrolment:
+        values = {
+            "user": user,
+            "program": program,
+            "start_date": date(2026, 3, 2),
+            "timezone": "Europe/London",
+            "reminder_time": time(8, 0),
+            "weeks_postpartum": 8,
+            "caesarean": False,
+            "cleared_at": datetime(2026, 3, 1, tzinfo=UTC),
+        }
+        values.update(overrides)
+        return Enrolment.objects.create(**values)
+
+    return make
+
+
+@pytest.fixture
+def clock(time_machine):
+    """Move the clock: clock("2026-03-10 09:00", "Europe/London")."""
+
+    def move(when: str, zone: str = "UTC") -> datetime:
+        from zoneinfo import ZoneInfo
+
+        instant = datetime.fromisoformat(when).replace(tzinfo=ZoneInfo(zone))
+        time_machine.move_to(instant, tick=False)
+        return instant
+
+    return move

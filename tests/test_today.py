@@ -1,0 +1,235 @@
+"""The Today page and logging sessions from it."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.urls import reverse
+
+from programs.models import Enrolment, Prescription, SessionLog
+
+pytestmark = pytest.mark.django_db
+
+
+def today_url(enrolment):
+    return reverse("today", args=[enrolment.pk])
+
+
+def log_url(enrolment, prescription):
+    return reverse("log_session", args=[enrolment.pk, prescription.pk])
+
+
+def prescription(stage_slug, n=1):
+    return Prescription.objects.get(stage__slug=stage_slug, position=n)
+
+
+def test_shows_week_and_todays_exercises(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    response = member.get(today_url(enrolment))
+    assert response.status_code == 200
+    assert b"Week 2 of 6" in response.content
+    assert b"Deep Core 1" in response.content
+    assert b"Breathing 1" in response.content  # ongoing stage stays on the list
+    assert b"Information, not medical advice." in response.content
+
+
+def test_locked_stage_shows_the_local_date_it_opens(member, make_enrolment, clock):
+    enrolment = make_enrolment(timezone="Pacific/Kiritimati")
+    clock("2026-03-10 09:00", "Pacific/Kiritimati")
+    response = member.get(today_url(enrolment))
+    assert "Opens Monday 23 March" in response.content.decode()
+    assert "Pacific/Kiritimati" in response.content.decode()
+
+
+def test_before_the_start_says_when_it_starts(member, make_enrolment, clock):
+    enrolment = make_enrolment(start_date=date(2026, 3, 20))
+    clock("2026-03-10 09:00", "Europe/London")
+    response = member.get(today_url(enrolment))
+    assert b"Your program starts Friday 20 March" in response.content
+    assert b"Mark done" not in response.content
+
+
+def test_after_the_end_says_complete(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-04-20 09:00", "Europe/London")
+    response = member.get(today_url(enrolment))
+    assert b"completed the program" in response.content
+
+
+def test_not_cleared_shows_only_breathing_and_asks_for_clearance(member, make_enrolment, clock):
+    enrolment = make_enrolment(cleared_at=None, caesarean=True)
+    clock("2026-03-20 09:00", "Europe/London")
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "Only the breathing stage is open for now" in content
+    assert "Opens once you're cleared to exercise" in content
+    assert "heavier than your baby" in content
+    assert "Deep Core 1" not in content
+
+
+def test_confirming_clearance_opens_stages_whose_week_has_come(member, make_enrolment, clock):
+    enrolment = make_enrolment(cleared_at=None)
+    clock("2026-03-20 09:00", "Europe/London")
+    response = member.post(reverse("clearance", args=[enrolment.pk]), {"confirm": "on"})
+    assert response.status_code == 302
+    enrolment.refresh_from_db()
+    assert enrolment.cleared_at == datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    assert b"Deep Core 1" in member.get(today_url(enrolment)).content
+
+
+def test_clearance_without_the_tick_changes_nothing(member, make_enrolment, clock):
+    enrolment = make_enrolment(cleared_at=None)
+    clock("2026-03-20 09:00", "Europe/London")
+    response = member.post(reverse("clearance", args=[enrolment.pk]), {}, follow=True)
+    assert b"Tick the box" in response.content
+    enrolment.refresh_from_db()
+    assert enrolment.cleared_at is None
+
+
+def test_mark_done_without_javascript_redirects_back(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 23:30", "Europe/London")
+    item = prescription("deep-core")
+    response = member.post(log_url(enrolment, item), {"action": "done"})
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"#ex-{item.pk}")
+    log = SessionLog.objects.get()
+    assert log.local_date == date(2026, 3, 10)
+
+
+def test_log_uses_her_local_date_not_utc(member, make_enrolment, clock):
+    enrolment = make_enrolment(timezone="America/Los_Angeles")
+    clock("2026-03-11 02:00", "UTC")  # still the 10th in Los Angeles
+    member.post(log_url(enrolment, prescription("deep-core")), {"action": "done"})
+    assert SessionLog.objects.get().local_date == date(2026, 3, 10)
+
+
+def test_mark_done_twice_keeps_one_log(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    for _ in range(2):
+        member.post(log_url(enrolment, prescription("deep-core")), {"action": "done"})
+    assert SessionLog.objects.count() == 1
+
+
+def test_mark_done_with_htmx_returns_the_updated_item(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    item = prescription("deep-core")
+    response = member.post(log_url(enrolment, item), {"action": "done"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert content.strip().startswith("<li")
+    assert "Done today" in content
+    assert "This week: 1 of 3 days" in content
+    assert "<html" not in content
+
+
+def test_undo_removes_todays_log_only(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    item = prescription("deep-core")
+    SessionLog.objects.create(enrolment=enrolment, prescription=item, local_date=date(2026, 3, 9))
+    clock("2026-03-10 09:00", "Europe/London")
+    member.post(log_url(enrolment, item), {"action": "done"})
+    member.post(log_url(enrolment, item), {"action": "undo"})
+    assert list(SessionLog.objects.values_list("local_date", flat=True)) == [date(2026, 3, 9)]
+
+
+def test_cannot_log_a_locked_stage(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    response = member.post(
+        log_url(enrolment, prescription("glutes")), {"action": "done"}, follow=True
+    )
+    assert b"That stage is not open yet." in response.content
+    assert not SessionLog.objects.exists()
+
+
+def test_cannot_log_while_paused(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    enrolment.pause(datetime(2026, 3, 10, 8, 0, tzinfo=UTC))
+    response = member.post(
+        log_url(enrolment, prescription("breathing")), {"action": "done"}, follow=True
+    )
+    assert b"paused" in response.content
+    assert not SessionLog.objects.exists()
+
+
+def test_cannot_log_a_prescription_from_another_program(member, make_enrolment, clock):
+    from programs.models import Program, Stage
+
+    enrolment = make_enrolment()
+    other = Program.objects.create(slug="other", name="Other", summary="x", weeks=2)
+    stage = Stage.objects.create(
+        program=other, position=1, slug="s", title="S", unlock_week=1, goal="g"
+    )
+    foreign = Prescription.objects.create(
+        stage=stage, exercise=prescription("breathing").exercise, reps=5, days_per_week=2
+    )
+    clock("2026-03-10 09:00", "Europe/London")
+    assert member.post(log_url(enrolment, foreign), {"action": "done"}).status_code == 404
+    assert not SessionLog.objects.exists()
+
+
+def test_log_needs_post(member, make_enrolment):
+    enrolment = make_enrolment()
+    assert member.get(log_url(enrolment, prescription("breathing"))).status_code == 405
+
+
+def test_another_womans_page_is_not_found(client, other_user, make_enrolment):
+    enrolment = make_enrolment()
+    client.force_login(other_user)
+    assert client.get(today_url(enrolment)).status_code == 404
+    assert client.post(log_url(enrolment, prescription("breathing"))).status_code == 404
+    assert client.post(reverse("pause", args=[enrolment.pk])).status_code == 404
+    assert client.get(reverse("progress", args=[enrolment.pk])).status_code == 404
+
+
+def test_logged_out_is_sent_to_log_in(client, make_enrolment):
+    enrolment = make_enrolment()
+    response = client.get(today_url(enrolment))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_today_page_queries_do_not_grow_with_stages_or_logs(member, make_enrolment, clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    enrolment = make_enrolment()
+
+    def count_queries(when):
+        clock(when, "Europe/London")
+        with CaptureQueriesContext(connection) as queries:
+            response = member.get(today_url(enrolment))
+        assert response.status_code == 200
+        return len(queries), response.content
+
+    early, _ = count_queries("2026-03-03 09:00")  # week 1: one stage
+    for item in Prescription.objects.all():
+        for day in range(23, 31):
+            SessionLog.objects.create(
+                enrolment=enrolment, prescription=item, local_date=date(2026, 3, day)
+            )
+    late, content = count_queries("2026-03-31 09:00")  # week 5: every stage, many logs
+    assert b"Glutes 2" in content
+    assert early == late
+
+
+def test_today_redirect_opens_her_program(member, make_enrolment):
+    enrolment = make_enrolment()
+    assert member.get(reverse("today_redirect"))["Location"] == today_url(enrolment)
+
+
+def test_today_redirect_without_a_program_goes_to_the_catalogue(member):
+    assert member.get(reverse("today_redirect"))["Location"] == reverse("home")
+
+
+def test_withdrawn_program_says_so_and_offers_no_logging(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    enrolment.withdraw(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    content = member.get(today_url(enrolment)).content
+    assert b"You left this program" in content
+    assert b"Mark done" not in content
+    assert Enrolment.objects.get().status == "withdrawn"
