@@ -12,6 +12,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
+CHECK_PYTHON := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	|| { echo "error: $(PYTHON) is older than 3.11; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 
 .PHONY: help venv install run test lint format clean lock
 
@@ -26,8 +28,7 @@ help:
 venv install: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-		|| { echo "error: $(PYTHON) is older than 3.11; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@$(CHECK_PYTHON)
 	@test -x $(BIN)/python || { echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing dependencies into $(VENV)"
 	@$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[test]"
@@ -57,6 +58,7 @@ clean:
 # Resolves pyproject's pins afresh (newest matching transitive versions) in a throwaway venv;
 # constraints.txt is only replaced once the freeze succeeded.
 lock:
+	@$(CHECK_PYTHON)
 	@set -euo pipefail; \
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(PYTHON) -m venv "$$tmp/venv"; \

@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 
 from programs.models import Enrolment, Exercise, Pause, Prescription, Program, SessionLog, Stage
 
@@ -48,6 +50,9 @@ class ExerciseAdmin(admin.ModelAdmin):
     list_filter = ["timing"]
     search_fields = ["name", "slug", "instructions", "cues"]
     prepopulated_fields = {"slug": ["name"]}
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"},
+    }
 
 
 class PauseInline(admin.TabularInline):

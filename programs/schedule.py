@@ -5,8 +5,9 @@ Plain functions over plain values. Nothing here reads the clock or touches the d
 callers pass the enrolment's facts and the instant they ask about.
 
 The rules:
-- Her program runs on "program days". Day 0 is her start date. A paused local day does not
-  count, so a pause of three days moves every later unlock by three days.
+- Her program runs on "program days". Day 0 is her start date. A local day on which her
+  program stood still (she paused it, or a red flag put it on hold) does not count, so a pause
+  of three days moves every later unlock by three days.
 - Stage N (unlock week W) opens on program day 7 × (W − 1), at local midnight.
 - Until she confirms her clinician has cleared her to exercise, only stages marked
   `open_before_clearance` open.
@@ -32,11 +33,18 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class PrescriptionSpec:
+    key: int
+    days_per_week: int
+
+
+@dataclass(frozen=True)
 class StageSpec:
     key: int
     unlock_week: int
     open_before_clearance: bool = False
     ongoing: bool = False
+    prescriptions: tuple[PrescriptionSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class EnrolmentFacts:
     stages: tuple[StageSpec, ...]
     pauses: tuple[Interval, ...] = ()
     cleared_at: datetime | None = None
+    holds: tuple[Interval, ...] = ()  # red-flag holds: the clock stops as in a pause
 
 
 class Lock(StrEnum):
@@ -54,6 +63,7 @@ class Lock(StrEnum):
     SCHEDULED = "scheduled"  # opens at `opens_at`
     CLEARANCE = "clearance"  # waits for her clinician's clearance
     PAUSED = "paused"  # opens some time after she resumes
+    HELD = "held"  # opens some time after a coach or clinician clears the hold
 
 
 @dataclass(frozen=True)
@@ -76,9 +86,10 @@ class Snapshot:
     week: int  # 0 before the start, then 1..weeks; stays at `weeks` once finished
     weeks: int
     paused: bool
+    held: bool
     finished: bool
     stages: tuple[StageState, ...]
-    ends_at: datetime | None  # UTC; None while paused
+    ends_at: datetime | None  # UTC; None while paused or held
     starts_at: datetime | None = None  # UTC; set only before the start
     focus: tuple[StageSpec, ...] = field(default=())
 
@@ -89,6 +100,11 @@ class Snapshot:
     @property
     def open_stages(self) -> tuple[StageSpec, ...]:
         return tuple(s.spec for s in self.stages if s.is_open)
+
+    @property
+    def running(self) -> bool:
+        """Started, not finished, and neither paused nor held."""
+        return self.started and not self.finished and not self.paused and not self.held
 
     @property
     def progress_percent(self) -> int:
@@ -133,19 +149,24 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return local_instant(day, time(0, 0), tz)
 
 
-def paused_days_before(facts: EnrolmentFacts, day: date) -> int:
-    """Local days from her start date up to (not including) `day` spent paused.
-
-    A pause counts from the local date it began to the local date it ended; pausing and
-    resuming on the same day costs nothing.
+def stopped_days_before(facts: EnrolmentFacts, day: date) -> int:
+    """Local days from her start date up to (not including) `day` on which her program stood
+    still, paused or held. A pause counts from the local date it began to the local date it
+    ended, so pausing and resuming on the same day costs nothing; overlapping spans count once.
     """
-    total = 0
-    for pause in facts.pauses:
-        first = max(pause.start.astimezone(facts.tz).date(), facts.start_date)
-        last = pause.end.astimezone(facts.tz).date() if pause.end else day
+    spans = []
+    for interval in facts.pauses + facts.holds:
+        first = max(interval.start.astimezone(facts.tz).date(), facts.start_date)
+        last = interval.end.astimezone(facts.tz).date() if interval.end else day
         last = min(last, day)
         if last > first:
+            spans.append((first, last))
+    total, reached = 0, facts.start_date
+    for first, last in sorted(spans):
+        first = max(first, reached)
+        if last > first:
             total += (last - first).days
+            reached = last
     return total
 
 
@@ -154,7 +175,7 @@ def program_day_on(facts: EnrolmentFacts, day: date) -> int:
     elapsed = (day - facts.start_date).days
     if elapsed <= 0:
         return elapsed
-    return elapsed - paused_days_before(facts, day)
+    return elapsed - stopped_days_before(facts, day)
 
 
 def week_of_day(program_day: int, weeks: int) -> int:
@@ -164,8 +185,16 @@ def week_of_day(program_day: int, weeks: int) -> int:
     return min(program_day // 7 + 1, weeks)
 
 
+def _covers(intervals: tuple[Interval, ...], now: datetime) -> bool:
+    return any(i.start <= now and (i.end is None or now < i.end) for i in intervals)
+
+
 def is_paused_at(facts: EnrolmentFacts, now: datetime) -> bool:
-    return any(p.start <= now and (p.end is None or now < p.end) for p in facts.pauses)
+    return _covers(facts.pauses, now)
+
+
+def is_held_at(facts: EnrolmentFacts, now: datetime) -> bool:
+    return _covers(facts.holds, now)
 
 
 def is_cleared_at(facts: EnrolmentFacts, now: datetime) -> bool:
@@ -179,12 +208,13 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
     today = now.astimezone(facts.tz).date()
     day = program_day_on(facts, today)
     paused = is_paused_at(facts, now)
+    held = is_held_at(facts, now)
     cleared = is_cleared_at(facts, now)
     total_days = 7 * facts.weeks
 
     def day_instant(program_day: int) -> datetime | None:
-        """When a future program day begins, if her program is running."""
-        if paused:
+        """When a future program day begins, if her program clock is moving."""
+        if paused or held:
             return None
         return local_midnight(today + timedelta(days=program_day - day), facts.tz)
 
@@ -199,6 +229,8 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
             states.append(StageState(spec, Lock.OPEN))
         elif paused:
             states.append(StageState(spec, Lock.PAUSED))
+        elif held:
+            states.append(StageState(spec, Lock.HELD))
         else:
             states.append(StageState(spec, Lock.SCHEDULED, day_instant(opens_on)))
 
@@ -209,6 +241,7 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
         week=week_of_day(day, facts.weeks),
         weeks=facts.weeks,
         paused=paused,
+        held=held,
         finished=day >= total_days,
         stages=tuple(states),
         ends_at=None if day >= total_days else day_instant(total_days),
@@ -240,7 +273,7 @@ def week_dates(facts: EnrolmentFacts, week: int, today: date) -> tuple[date, dat
 
 def _first_date_with_program_day(facts: EnrolmentFacts, program_day: int, today: date) -> date:
     # Program days only advance, by at most one a local day, so this walk is short:
-    # start at the earliest possible date and step forward while days were paused.
+    # start at the earliest possible date and step forward past the days that stood still.
     candidate = facts.start_date + timedelta(days=program_day)
     while program_day_on(facts, candidate) < program_day and candidate < today:
         candidate += timedelta(days=program_day - program_day_on(facts, candidate))
@@ -256,3 +289,22 @@ def week_snapshot(facts: EnrolmentFacts, week: int, now: datetime) -> Snapshot |
         return None
     end_of_week = local_midnight(span[1] + timedelta(days=1), facts.tz) - timedelta(microseconds=1)
     return snapshot(facts, min(now, end_of_week))
+
+
+def training_weekdays(days_per_week: int) -> frozenset[int]:
+    """Which days of each program week (0 to 6) a prescription of N days a week falls on,
+    spread out: 3 days a week is days 0, 2 and 4, leaving rest days between."""
+    return frozenset(i * 7 // days_per_week for i in range(days_per_week))
+
+
+def due_today(snap: Snapshot) -> tuple[PrescriptionSpec, ...]:
+    """The prescriptions on her daily list whose training day today is."""
+    if not snap.running:
+        return ()
+    weekday = snap.program_day % 7
+    return tuple(
+        p
+        for stage in snap.focus
+        for p in stage.prescriptions
+        if weekday in training_weekdays(p.days_per_week)
+    )

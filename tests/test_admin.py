@@ -1,0 +1,58 @@
+"""Staff author programs in the admin."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from programs.models import Exercise
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    admin = get_user_model().objects.create_superuser("admin@example.com", "admin@example.com", "x")
+    client.force_login(admin)
+    return client
+
+
+@pytest.mark.parametrize("model", ["program", "stage", "exercise", "enrolment", "sessionlog"])
+def test_every_admin_list_and_add_page_loads(staff, program, make_enrolment, model):
+    make_enrolment()
+    assert staff.get(reverse(f"admin:programs_{model}_changelist")).status_code == 200
+    assert staff.get(reverse(f"admin:programs_{model}_add")).status_code == 200
+
+
+def test_program_page_shows_its_stages_inline(staff, program):
+    content = staff.get(reverse("admin:programs_program_change", args=[program.pk])).content
+    assert b"Glute strength" in content
+
+
+def test_stage_page_shows_its_prescriptions_inline(staff, program):
+    stage = program.stages.get(slug="glutes")
+    content = staff.get(reverse("admin:programs_stage_change", args=[stage.pk])).content.decode()
+    assert 'name="prescriptions-0-days_per_week"' in content
+
+
+def test_exercises_are_searchable(staff, program):
+    response = staff.get(reverse("admin:programs_exercise_changelist"), {"q": "glutes-2"})
+    assert list(response.context["cl"].queryset) == [Exercise.objects.get(slug="glutes-2")]
+
+
+def test_a_stage_cannot_open_after_the_program_ends(program):
+    from django.core.exceptions import ValidationError
+
+    stage = program.stages.get(slug="glutes")
+    stage.unlock_week = 7
+    with pytest.raises(ValidationError, match="only 6 weeks"):
+        stage.full_clean()
+
+
+def test_a_prescription_needs_reps_or_a_hold(program):
+    from django.core.exceptions import ValidationError
+
+    prescription = program.stages.get(slug="glutes").prescriptions.first()
+    prescription.reps = None
+    prescription.hold_seconds = None
+    with pytest.raises(ValidationError, match="repetitions, a hold time"):
+        prescription.full_clean()
