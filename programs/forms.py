@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils import timezone
 
-from programs.models import Enrolment
+from programs import safety
+from programs.models import CheckIn, Enrolment
 
 User = get_user_model()
 
@@ -144,3 +145,64 @@ class ClearanceForm(forms.Form):
         label="My midwife, GP or physiotherapist has cleared me to exercise.",
         error_messages={"required": "Tick the box to confirm you have been cleared."},
     )
+
+
+class CheckInForm(forms.Form):
+    """The weekly check-in. Every question but the note needs an answer, even if it is none."""
+
+    pain = forms.TypedChoiceField(
+        label="How much pain do you have now, from 0 (none) to 10 (the worst imaginable)?",
+        choices=[(n, str(n)) for n in range(11)],
+        coerce=int,
+        widget=forms.RadioSelect(attrs={"class": "scale"}),
+    )
+    pain_sites = forms.MultipleChoiceField(
+        label="Where is it?",
+        choices=list(safety.PAIN_SITES.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Tick any that apply; leave blank if you have no pain.",
+    )
+    warning_signs = forms.MultipleChoiceField(
+        label="Have you had any of these this week?",
+        choices=list(safety.WARNING_SIGNS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    urgent_signs = forms.MultipleChoiceField(
+        label="Do you have any of these right now?",
+        choices=list(safety.URGENT_SIGNS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    sessions_felt = forms.ChoiceField(
+        label="How did this week's sessions feel?",
+        choices=CheckIn.Felt.choices,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Anything else you'd like your coach to know? (optional)",
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+        max_length=2000,
+        required=False,
+    )
+
+
+class PreferencesForm(forms.ModelForm):
+    """When her reminders come and which ones."""
+
+    timezone = EnrolmentForm.base_fields["timezone"]
+
+    class Meta:
+        model = Enrolment
+        fields = [
+            "reminder_time",
+            "timezone",
+            "email_session",
+            "email_nudge",
+            "email_stage",
+            "email_checkin",
+        ]
+        labels = {"reminder_time": "Daily reminder at"}
+        help_texts = {"reminder_time": "Your local time."}
+        widgets = {"reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}

@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 
-from programs import schedule
+from programs import reminders, schedule
 
 
 class Program(models.Model):
@@ -118,11 +118,15 @@ class Stage(models.Model):
             )
 
     def spec(self) -> schedule.StageSpec:
+        """Uses prefetched prescriptions."""
         return schedule.StageSpec(
             key=self.pk,
             unlock_week=self.unlock_week,
             open_before_clearance=self.open_before_clearance,
             ongoing=self.ongoing,
+            prescriptions=tuple(
+                schedule.PrescriptionSpec(p.pk, p.days_per_week) for p in self.prescriptions.all()
+            ),
         )
 
 
@@ -221,6 +225,12 @@ class Enrolment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
+    # Which emails she wants (see programs.reminders.OPTIONAL).
+    email_session = models.BooleanField("Daily session reminders", default=True)
+    email_nudge = models.BooleanField("A nudge after a few days without a session", default=True)
+    email_stage = models.BooleanField("New stages and the end of the program", default=True)
+    email_checkin = models.BooleanField("Weekly check-ins", default=True)
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -257,16 +267,33 @@ class Enrolment(models.Model):
     def local_today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
 
-    def facts(self) -> schedule.EnrolmentFacts:
-        """The plain values the schedule works from. Uses prefetched stages and pauses."""
+    def facts(
+        self, stages: tuple[schedule.StageSpec, ...] | None = None
+    ) -> schedule.EnrolmentFacts:
+        """The plain values the schedule works from. Uses prefetched stages (with their
+        prescriptions), pauses and holds; batch callers pass the program's stages in."""
+        if stages is None:
+            stages = tuple(stage.spec() for stage in self.program.stages.all())
         return schedule.EnrolmentFacts(
             start_date=self.start_date,
             tz=self.tz,
             weeks=self.program.weeks,
-            stages=tuple(stage.spec() for stage in self.program.stages.all()),
+            stages=stages,
             pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in self.pauses.all()),
             cleared_at=self.cleared_at,
+            holds=tuple(schedule.Interval(h.started_at, h.cleared_at) for h in self.holds.all()),
         )
+
+    @property
+    def turned_off(self) -> frozenset[str]:
+        """The optional kinds of email she turned off (programs.reminders.OPTIONAL's values)."""
+        wanted = {
+            "session": self.email_session,
+            "nudge": self.email_nudge,
+            "stage": self.email_stage,
+            "checkin": self.email_checkin,
+        }
+        return frozenset(kind for kind, on in wanted.items() if not on)
 
     def snapshot(self, now: datetime) -> schedule.Snapshot:
         return schedule.snapshot(self.facts(), now)
@@ -360,3 +387,118 @@ def _duration(seconds: int) -> str:
         minutes = seconds // 60
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
     return f"{seconds} s"
+
+
+class Hold(models.Model):
+    """A red flag from a check-in: no new stages until a coach or staff member clears it."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="holds")
+    tier = models.PositiveSmallIntegerField(choices=[(1, "See a clinician"), (2, "Urgent")])
+    checkin = models.ForeignKey(
+        "CheckIn", on_delete=models.SET_NULL, null=True, blank=True, related_name="holds"
+    )
+    started_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_open_hold_per_enrolment",
+            ),
+            models.CheckConstraint(condition=Q(tier__in=[1, 2]), name="hold_tier_1_or_2"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Tier {self.tier} hold from {self.started_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def is_open(self) -> bool:
+        return self.cleared_at is None
+
+
+class CheckIn(models.Model):
+    """Her answers to one weekly check-in. Health data: only she, her coach and staff see it."""
+
+    class Felt(models.TextChoices):
+        TOO_EASY = "too_easy", "Too easy"
+        RIGHT = "right", "About right"
+        TOO_HARD = "too_hard", "Too hard"
+        NOT_DONE = "not_done", "I didn't do them this week"
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="checkins")
+    week = models.PositiveSmallIntegerField(help_text="The program week the answers are about.")
+    submitted_at = models.DateTimeField()
+    pain = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
+    pain_sites = models.JSONField(default=list, blank=True)
+    warning_signs = models.JSONField(default=list, blank=True)
+    urgent_signs = models.JSONField(default=list, blank=True)
+    sessions_felt = models.CharField(max_length=10, choices=Felt)
+    note = models.TextField(blank=True, max_length=2000)
+    tier = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["submitted_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(pain__lte=10), name="checkin_pain_0_10"),
+        ]
+        indexes = [models.Index(fields=["enrolment", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"Check-in for week {self.week}"
+
+
+class Notification(models.Model):
+    """
+    One email in the outbox. The row is the truth about whether it went out: planning creates
+    it, a dispatcher claims it for a lease, and it is marked sent as soon as the mail server
+    accepts it. Unique per (enrolment, kind, key), so nothing is planned or sent twice.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=12, choices=list(reminders.KIND_LABELS.items()))
+    key = models.CharField(max_length=40, help_text="Her local date, program week or stage.")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "kind", "key"], name="one_notification_per_key"
+            ),
+        ]
+        indexes = [
+            # Finding due work stays fast however much history piles up: only live rows are
+            # in this index.
+            models.Index(
+                fields=["due_at"],
+                name="notification_live_due",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["enrolment", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key} ({self.status})"

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from programs.forms import EmailAuthenticationForm
-from programs.views import accounts, catalogue, enrolment
+from programs.views import accounts, catalogue, checkins, coaching, emails, enrolment
 
 urlpatterns = [
     path("", catalogue.home, name="home"),
@@ -20,6 +20,11 @@ urlpatterns = [
     path("enrolments/<int:pk>/pause/", enrolment.pause, name="pause"),
     path("enrolments/<int:pk>/resume/", enrolment.resume, name="resume"),
     path("enrolments/<int:pk>/withdraw/", enrolment.withdraw, name="withdraw"),
+    path("enrolments/<int:pk>/checkin/", checkins.checkin, name="checkin"),
+    path("checkin/<str:token>/", checkins.checkin_link, name="checkin_link"),
+    path("enrolments/<int:pk>/emails/", emails.preferences, name="preferences"),
+    path("email/unsubscribe/<str:token>/", emails.unsubscribe, name="unsubscribe"),
+    path("coach/enrolments/<int:pk>/clear-hold/", coaching.clear_hold, name="clear_hold"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path(
         "accounts/login/",

@@ -158,7 +158,27 @@ CELERY_TASK_TIME_LIMIT = 300
 # Longer than any task may run, so a slow task is never handed to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# The static schedule: the per-person schedule lives in our tables, never one entry per person.
+# Each entry expires before the next is due, so a backlog never piles up while workers are down.
+CELERY_BEAT_SCHEDULE = {
+    "plan-notifications": {
+        "task": "programs.tasks.plan_notifications",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "dispatch-notifications": {
+        "task": "programs.tasks.dispatch_notifications",
+        "schedule": 20.0,
+        "options": {"expires": 19},
+    },
+}
+
+# The outbox: rows per batch, and how many senders one dispatch tick may start.
+OUTBOX_PLAN_BATCH = int(os.environ.get("OUTBOX_PLAN_BATCH", "500"))
+OUTBOX_SEND_BATCH = int(os.environ.get("OUTBOX_SEND_BATCH", "100"))
+OUTBOX_SENDERS = int(os.environ.get("OUTBOX_SENDERS", "4"))
+# A sender hands over to a fresh task after this many batches, well inside the time limit.
+OUTBOX_MAX_BATCHES_PER_TASK = int(os.environ.get("OUTBOX_MAX_BATCHES_PER_TASK", "20"))
 
 LOGGING = {
     "version": 1,

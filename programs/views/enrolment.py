@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from programs import adherence, schedule
+from programs import adherence, outbox, schedule
 from programs.forms import ClearanceForm, EnrolmentForm
 from programs.models import Enrolment, Prescription, Program, SessionLog, Stage
 
@@ -22,7 +22,7 @@ def _enrolments():
         Prefetch("prescriptions", queryset=Prescription.objects.select_related("exercise"))
     )
     return Enrolment.objects.select_related("program").prefetch_related(
-        Prefetch("program__stages", queryset=stages), "pauses"
+        Prefetch("program__stages", queryset=stages), "pauses", "holds"
     )
 
 
@@ -49,6 +49,7 @@ def enrol(request, slug):
             # A second tab enrolled between validation and saving.
             form.add_error(None, "You are already enrolled in this program.")
         else:
+            outbox.plan_for(enrolment, timezone.now())
             messages.success(request, f"Welcome to {program.name}.")
             return redirect(enrolment)
     if not form.is_bound:
@@ -75,9 +76,11 @@ def today_redirect(request):
 def today(request, pk):
     enrolment = _own_enrolment(request, pk)
     snap = enrolment.snapshot(timezone.now())
+    hold = next((h for h in enrolment.holds.all() if h.is_open), None)
     context = {
         "enrolment": enrolment,
         "snap": snap,
+        "hold": hold,
         "clearance_form": ClearanceForm(),
         **_today_lists(enrolment, snap),
     }
@@ -210,7 +213,9 @@ def confirm_clearance(request, pk):
     enrolment = _own_enrolment(request, pk)
     form = ClearanceForm(request.POST)
     if form.is_valid():
-        enrolment.confirm_clearance(timezone.now())
+        now = timezone.now()
+        enrolment.confirm_clearance(now)
+        outbox.plan_for(enrolment, now)
         messages.success(request, "Thank you. Every stage whose week has come is now open.")
     else:
         messages.error(request, form.errors["confirm"][0])
@@ -241,11 +246,14 @@ def withdraw(request, pk):
 
 def _change_status(request, pk, change, success: str):
     enrolment = _own_enrolment(request, pk)
+    now = timezone.now()
     try:
-        change(enrolment, timezone.now())
+        change(enrolment, now)
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
+        # Her reminders follow at once: cancelled, moved or planned again.
+        outbox.plan_for(enrolment, now)
         messages.success(request, success)
     if enrolment.status == Enrolment.Status.WITHDRAWN:
         return redirect("home")

@@ -1,0 +1,377 @@
+"""
+The outbox: notifications as rows, planned ahead, claimed atomically, sent once.
+
+- `plan_all` walks current enrolments in batches and makes the rows match what
+  `programs.reminders` plans for the next 48 hours: it creates what is missing, moves what
+  changed (a new reminder time or time zone), revives what is wanted again and cancels what is
+  no longer wanted (a pause, a withdrawal). Running it twice changes nothing.
+- `claim` takes due rows for one dispatcher with a conditional update, so two dispatchers never
+  take the same row; a row whose dispatcher died is taken again once its lease runs out.
+- `deliver` re-checks each claimed row, sends it over one SMTP connection and marks it sent as
+  soon as the server has accepted it. Temporary failures retry with exponential backoff, up to a
+  limit; permanent ones fail at once, keeping the error.
+
+Queries grow with the number of batches, not of people: each batch costs a fixed number of
+queries, plus one primary-key update per message sent (its delivery receipt, written before the
+next message goes, so a crash can repeat at most the one message in flight).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, Max, Prefetch, Q
+from django.utils import timezone
+
+from programs import emails, reminders, schedule
+from programs.models import Enrolment, Notification, Program, SessionLog, Stage
+
+log = logging.getLogger(__name__)
+
+PLAN_AHEAD = timedelta(hours=48)
+# Rows for moments just past are still planned, so a late planning run loses nothing.
+PLAN_GRACE = timedelta(minutes=15)
+LEASE = timedelta(minutes=10)  # longer than a batch can take (the task time limit is 5 min)
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=60)
+BACKOFF_CAP = timedelta(hours=1)
+
+Status = Notification.Status
+LIVE = Q(status=Status.PENDING) | Q(status=Status.SENDING)
+PLANNED_KINDS = [k.value for k in reminders.Kind if k is not reminders.Kind.COACH_ALERT]
+
+
+def _batch_size(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+# Planning
+
+
+@dataclass
+class PlanReport:
+    enrolments: int = 0
+    batches: int = 0
+    created: int = 0
+    moved: int = 0
+    cancelled: int = 0
+
+
+def plan_all(now: datetime, batch_size: int | None = None) -> PlanReport:
+    """Plan every current enrolment's notifications for the next 48 hours, batch by batch."""
+    batch_size = batch_size or _batch_size("OUTBOX_PLAN_BATCH", 500)
+    specs = program_specs()
+    report = PlanReport()
+    last_pk = 0
+    while True:
+        batch = list(
+            _with_facts(
+                Enrolment.objects.filter(status__in=Enrolment.CURRENT, pk__gt=last_pk)
+            ).order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return report
+        plan_batch(batch, now, specs, report)
+        last_pk = batch[-1].pk
+
+
+def plan_for(enrolment: Enrolment, now: datetime) -> PlanReport:
+    """Re-plan one enrolment at once, after she changed something (pause, time, preferences)."""
+    fresh = _with_facts(Enrolment.objects.filter(pk=enrolment.pk)).get()
+    report = PlanReport()
+    plan_batch([fresh], now, program_specs([fresh.program_id]), report)
+    return report
+
+
+def plan_batch(
+    batch: list[Enrolment],
+    now: datetime,
+    specs: dict[int, tuple[schedule.StageSpec, ...]],
+    report: PlanReport,
+) -> None:
+    start, end = now - PLAN_GRACE, now + PLAN_AHEAD
+    recipients = _recipients(batch, specs)
+    wanted: dict[tuple[int, str, str], datetime] = {}
+    for enrolment in batch:
+        if not enrolment.is_current:
+            continue
+        for item in reminders.plan(recipients[enrolment.pk], start, end):
+            wanted[(enrolment.pk, item.kind.value, item.key)] = item.due_at
+
+    ids = [e.pk for e in batch]
+    existing = {
+        (n.enrolment_id, n.kind, n.key): n
+        for n in Notification.objects.filter(
+            enrolment_id__in=ids, kind__in=PLANNED_KINDS, due_at__gte=start - timedelta(days=2)
+        ).only("pk", "enrolment_id", "kind", "key", "status", "due_at")
+    }
+    owners = {e.pk: e.user_id for e in batch}
+    to_create, to_move, to_cancel = [], [], []
+    for (pk, kind, key), due_at in wanted.items():
+        row = existing.get((pk, kind, key))
+        if row is None:
+            to_create.append(
+                Notification(
+                    enrolment_id=pk, recipient_id=owners[pk], kind=kind, key=key, due_at=due_at
+                )
+            )
+        elif row.status in (Status.PENDING, Status.CANCELLED) and (
+            row.due_at != due_at or row.status == Status.CANCELLED
+        ):
+            row.due_at, row.status = due_at, Status.PENDING
+            to_move.append(row)
+    for ident, row in existing.items():
+        if row.status == Status.PENDING and ident not in wanted and row.due_at >= start:
+            to_cancel.append(row.pk)
+
+    with transaction.atomic():
+        # A concurrent planner may have inserted the same rows: the unique key makes that a no-op.
+        Notification.objects.bulk_create(to_create, ignore_conflicts=True)
+        if to_move:
+            Notification.objects.bulk_update(to_move, ["due_at", "status"])
+        if to_cancel:
+            Notification.objects.filter(pk__in=to_cancel, status=Status.PENDING).update(
+                status=Status.CANCELLED
+            )
+    report.enrolments += len(batch)
+    report.batches += 1
+    report.created += len(to_create)
+    report.moved += len(to_move)
+    report.cancelled += len(to_cancel)
+
+
+def cancel_pending(enrolment: Enrolment) -> int:
+    """Cancel everything not yet sent to her: she withdrew or left."""
+    return Notification.objects.filter(enrolment=enrolment, status=Status.PENDING).update(
+        status=Status.CANCELLED
+    )
+
+
+def program_specs(program_ids: Iterable[int] | None = None) -> dict[int, tuple]:
+    """Each program's stages as schedule values, loaded once for a whole planning run."""
+    programs = Program.objects.prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.prefetch_related("prescriptions"))
+    )
+    if program_ids is not None:
+        programs = programs.filter(pk__in=list(program_ids))
+    return {p.pk: tuple(stage.spec() for stage in p.stages.all()) for p in programs}
+
+
+def _with_facts(enrolments):
+    return enrolments.select_related("program", "user").prefetch_related("pauses", "holds")
+
+
+def _recipients(batch: list[Enrolment], specs: dict[int, tuple]) -> dict[int, reminders.Recipient]:
+    ids = [e.pk for e in batch]
+    last_sessions = dict(
+        SessionLog.objects.filter(enrolment_id__in=ids)
+        .values("enrolment_id")
+        .annotate(last=Max("local_date"))
+        .values_list("enrolment_id", "last")
+    )
+    nudged: dict[int, set[int]] = {}
+    for pk, key in Notification.objects.filter(
+        enrolment_id__in=ids,
+        kind=reminders.Kind.NUDGE,
+        status__in=[Status.SENDING, Status.SENT, Status.FAILED],
+    ).values_list("enrolment_id", "key"):
+        nudged.setdefault(pk, set()).add(int(key.removeprefix("week-")))
+    return {
+        e.pk: reminders.Recipient(
+            facts=e.facts(specs[e.program_id]),
+            reminder_time=e.reminder_time,
+            turned_off=e.turned_off,
+            last_session=last_sessions.get(e.pk),
+            nudged_weeks=frozenset(nudged.get(e.pk, ())),
+        )
+        for e in batch
+    }
+
+
+# Claiming
+
+
+def count_due(now: datetime) -> int:
+    return Notification.objects.filter(_claimable(now)).count()
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=Status.PENDING, due_at__lte=now) | Q(
+        status=Status.SENDING, claimed_until__lt=now
+    )
+
+
+def claim(now: datetime, limit: int) -> list[Notification]:
+    """Take up to `limit` due rows for this dispatcher alone, for the length of a lease.
+
+    On PostgreSQL the candidates are locked with SKIP LOCKED, so concurrent dispatchers pass
+    each other by; everywhere, the update re-checks that each row is still claimable, so a row
+    taken by someone else in between is simply not ours.
+    """
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        candidates = list(
+            Notification.objects.filter(_claimable(now))
+            .order_by("due_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not candidates:
+            return []
+        Notification.objects.filter(_claimable(now), pk__in=candidates).update(
+            status=Status.SENDING,
+            claim=token,
+            claimed_until=now + LEASE,
+            attempts=F("attempts") + 1,
+        )
+    return list(
+        Notification.objects.filter(claim=token, status=Status.SENDING)
+        .select_related("enrolment__program", "enrolment__user", "enrolment__coach", "recipient")
+        .prefetch_related("enrolment__pauses", "enrolment__holds")
+        .order_by("due_at")
+    )
+
+
+# Delivering
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class TemporaryFailure(Exception):
+    """The mail server could not take the message now; try again later."""
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the message for good."""
+
+
+def send_due(
+    clock: Callable[[], datetime] = timezone.now,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+) -> DeliveryReport:
+    """Claim and deliver due rows batch by batch until none is due (or `max_batches`)."""
+    batch_size = batch_size or _batch_size("OUTBOX_SEND_BATCH", 100)
+    report = DeliveryReport()
+    while max_batches is None or report.batches < max_batches:
+        rows = claim(clock(), batch_size)
+        if not rows:
+            break
+        report.batches += 1
+        report.claimed += len(rows)
+        deliver(rows, clock, report)
+    return report
+
+
+def deliver(rows: list[Notification], clock: Callable[[], datetime], report: DeliveryReport):
+    """Send claimed rows over one connection, recording each outcome as it happens."""
+    specs = program_specs({row.enrolment.program_id for row in rows})
+    recipients = _recipients(
+        list({row.enrolment_id: row.enrolment for row in rows}.values()), specs
+    )
+    content = emails.Content.load(specs)
+    connection = get_connection(fail_silently=False)
+    try:
+        for index, row in enumerate(rows):
+            now = clock()
+            recipient = recipients[row.enrolment_id]
+            if not _still_wanted(row, recipient, now):
+                _finish(row, status=Status.CANCELLED)
+                report.cancelled += 1
+                continue
+            try:
+                message = emails.build(row, recipient, content, now)
+                _send(connection, message)
+            except TemporaryFailure as error:
+                _retry_or_fail(row, str(error), now, report)
+                if _connection_lost(error):
+                    # The server is gone: hand back the rest of the batch for a later try.
+                    _hand_back(rows[index + 1 :], now)
+                    break
+            except PermanentFailure as error:
+                _finish(row, status=Status.FAILED, last_error=str(error))
+                report.failed += 1
+                log.warning("notification %s failed permanently", row.pk)
+            else:
+                _finish(row, status=Status.SENT, sent_at=now, last_error="")
+                report.sent += 1
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a connection that already broke
+            log.debug("closing the mail connection failed", exc_info=True)
+
+
+def _still_wanted(row: Notification, recipient: reminders.Recipient, now: datetime) -> bool:
+    if not row.enrolment.is_current and row.kind != reminders.Kind.COACH_ALERT:
+        return False
+    return reminders.still_wanted(recipient, row.kind, row.key, row.due_at, now)
+
+
+def _send(connection, message) -> None:
+    """Send one message, sorting what can go wrong into temporary and permanent."""
+    try:
+        sent = connection.send_messages([message])
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        kind = PermanentFailure if all(code >= 500 for code in codes) else TemporaryFailure
+        raise kind(f"recipient refused: {sorted(set(codes))}") from error
+    except smtplib.SMTPResponseException as error:
+        kind = PermanentFailure if error.smtp_code >= 500 else TemporaryFailure
+        raise kind(f"SMTP {error.smtp_code}: {_text(error.smtp_error)}") from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise TemporaryFailure(f"connection: {type(error).__name__}: {error}") from error
+    if sent != 1:
+        raise TemporaryFailure("the mail backend did not accept the message")
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _connection_lost(error: TemporaryFailure) -> bool:
+    return str(error).startswith("connection:")
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes after the n-th failed attempt, at most an hour."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def _retry_or_fail(row: Notification, error: str, now: datetime, report: DeliveryReport):
+    if row.attempts >= MAX_ATTEMPTS:
+        _finish(row, status=Status.FAILED, last_error=error)
+        report.failed += 1
+        log.warning("notification %s failed after %s attempts", row.pk, row.attempts)
+        return
+    _finish(row, status=Status.PENDING, due_at=now + backoff(row.attempts), last_error=error)
+    report.retried += 1
+    report.errors.append(error)
+
+
+def _hand_back(rows: list[Notification], now: datetime) -> None:
+    """Return untried rows to the queue without counting an attempt against them."""
+    for row in rows:
+        _finish(row, status=Status.PENDING, due_at=now + BACKOFF_BASE, attempts=row.attempts - 1)
+
+
+def _finish(row: Notification, **changes) -> None:
+    """Record an outcome, if the row is still ours (its lease was not taken over)."""
+    Notification.objects.filter(pk=row.pk, claim=row.claim).update(claimed_until=None, **changes)
