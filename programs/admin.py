@@ -1,8 +1,21 @@
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.utils import timezone
 
-from programs.models import Enrolment, Exercise, Pause, Prescription, Program, SessionLog, Stage
+from programs import checkins
+from programs.models import (
+    CheckIn,
+    Enrolment,
+    Exercise,
+    Hold,
+    Notification,
+    Pause,
+    Prescription,
+    Program,
+    SessionLog,
+    Stage,
+)
 
 
 class StageInline(admin.StackedInline):
@@ -77,3 +90,48 @@ class SessionLogAdmin(admin.ModelAdmin):
     list_select_related = ["enrolment__user", "prescription__exercise"]
     raw_id_fields = ["enrolment", "prescription"]
     date_hierarchy = "local_date"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["kind", "key", "recipient", "status", "scheduled_for", "attempts", "sent_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["recipient"]
+    search_fields = ["recipient__email"]
+    raw_id_fields = ["enrolment", "recipient"]
+    readonly_fields = ["claim", "claimed_until", "sent_at", "last_error", "created_at"]
+    date_hierarchy = "scheduled_for"
+    actions = ["retry_now"]
+
+    @admin.action(description="Send again now (failed or cancelled rows)")
+    def retry_now(self, request, queryset):
+        count = queryset.filter(status__in=["failed", "cancelled"]).update(
+            status="pending", due_at=timezone.now(), attempts=0, last_error=""
+        )
+        self.message_user(request, f"{count} notification(s) queued again.")
+
+
+@admin.register(Hold)
+class HoldAdmin(admin.ModelAdmin):
+    list_display = ["enrolment", "tier", "started_at", "cleared_at", "cleared_by"]
+    list_filter = ["tier", ("cleared_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["enrolment__user", "enrolment__program", "cleared_by"]
+    raw_id_fields = ["enrolment", "checkin"]
+    readonly_fields = ["cleared_by"]
+    actions = ["clear"]
+
+    @admin.action(description="Clear the selected holds")
+    def clear(self, request, queryset):
+        cleared = 0
+        for hold in queryset.filter(cleared_at__isnull=True).select_related("enrolment"):
+            checkins.clear_hold(hold.enrolment, request.user, timezone.now())
+            cleared += 1
+        self.message_user(request, f"{cleared} hold(s) cleared.")
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    list_display = ["enrolment", "week", "submitted_at", "pain", "tier"]
+    list_filter = ["tier"]
+    list_select_related = ["enrolment__user", "enrolment__program"]
+    raw_id_fields = ["enrolment"]

@@ -53,7 +53,7 @@ def build(
 ) -> EmailMultiAlternatives:
     """The email for one outbox row, as of the moment it fell due."""
     enrolment = row.enrolment
-    snap = schedule.snapshot(recipient.facts, row.due_at)
+    snap = schedule.snapshot(recipient.facts, row.scheduled_for)
     context = {
         "kind": row.kind,
         "name": row.recipient.first_name,

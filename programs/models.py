@@ -473,7 +473,10 @@ class Notification(models.Model):
     )
     kind = models.CharField(max_length=12, choices=list(reminders.KIND_LABELS.items()))
     key = models.CharField(max_length=40, help_text="Her local date, program week or stage.")
-    due_at = models.DateTimeField()
+    scheduled_for = models.DateTimeField(help_text="When planning wants it sent.")
+    due_at = models.DateTimeField(
+        help_text="The next attempt: scheduled_for, or later after a retry."
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True)

@@ -40,8 +40,6 @@ PLAN_AHEAD = timedelta(hours=48)
 # Rows for moments just past are still planned, so a late planning run loses nothing.
 PLAN_GRACE = timedelta(minutes=15)
 LEASE = timedelta(minutes=10)  # longer than a batch can take (the task time limit is 5 min)
-MAX_ATTEMPTS = 8
-BACKOFF_BASE = timedelta(seconds=60)
 BACKOFF_CAP = timedelta(hours=1)
 
 Status = Notification.Status
@@ -110,8 +108,10 @@ def plan_batch(
     existing = {
         (n.enrolment_id, n.kind, n.key): n
         for n in Notification.objects.filter(
-            enrolment_id__in=ids, kind__in=PLANNED_KINDS, due_at__gte=start - timedelta(days=2)
-        ).only("pk", "enrolment_id", "kind", "key", "status", "due_at")
+            enrolment_id__in=ids,
+            kind__in=PLANNED_KINDS,
+            scheduled_for__gte=start - timedelta(days=2),
+        ).only("pk", "enrolment_id", "kind", "key", "status", "scheduled_for", "due_at")
     }
     owners = {e.pk: e.user_id for e in batch}
     to_create, to_move, to_cancel = [], [], []
@@ -120,23 +120,29 @@ def plan_batch(
         if row is None:
             to_create.append(
                 Notification(
-                    enrolment_id=pk, recipient_id=owners[pk], kind=kind, key=key, due_at=due_at
+                    enrolment_id=pk,
+                    recipient_id=owners[pk],
+                    kind=kind,
+                    key=key,
+                    scheduled_for=due_at,
+                    due_at=due_at,
                 )
             )
         elif row.status in (Status.PENDING, Status.CANCELLED) and (
-            row.due_at != due_at or row.status == Status.CANCELLED
+            row.scheduled_for != due_at or row.status == Status.CANCELLED
         ):
-            row.due_at, row.status = due_at, Status.PENDING
+            row.scheduled_for = row.due_at = due_at
+            row.status = Status.PENDING
             to_move.append(row)
     for ident, row in existing.items():
-        if row.status == Status.PENDING and ident not in wanted and row.due_at >= start:
+        if row.status == Status.PENDING and ident not in wanted and row.scheduled_for >= start:
             to_cancel.append(row.pk)
 
     with transaction.atomic():
         # A concurrent planner may have inserted the same rows: the unique key makes that a no-op.
         Notification.objects.bulk_create(to_create, ignore_conflicts=True)
         if to_move:
-            Notification.objects.bulk_update(to_move, ["due_at", "status"])
+            Notification.objects.bulk_update(to_move, ["scheduled_for", "due_at", "status"])
         if to_cancel:
             Notification.objects.filter(pk__in=to_cancel, status=Status.PENDING).update(
                 status=Status.CANCELLED
@@ -322,7 +328,7 @@ def deliver(rows: list[Notification], clock: Callable[[], datetime], report: Del
 def _still_wanted(row: Notification, recipient: reminders.Recipient, now: datetime) -> bool:
     if not row.enrolment.is_current and row.kind != reminders.Kind.COACH_ALERT:
         return False
-    return reminders.still_wanted(recipient, row.kind, row.key, row.due_at, now)
+    return reminders.still_wanted(recipient, row.kind, row.key, row.scheduled_for, now)
 
 
 def _send(connection, message) -> None:
@@ -351,12 +357,14 @@ def _connection_lost(error: TemporaryFailure) -> bool:
 
 
 def backoff(attempts: int) -> timedelta:
-    """1, 2, 4, 8 ... minutes after the n-th failed attempt, at most an hour."""
-    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+    """The wait after the n-th failed attempt: 1, 2, 4, 8 ... minutes by default, at most an
+    hour."""
+    base = timedelta(seconds=settings.OUTBOX_BACKOFF_SECONDS)
+    return min(base * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
 
 
 def _retry_or_fail(row: Notification, error: str, now: datetime, report: DeliveryReport):
-    if row.attempts >= MAX_ATTEMPTS:
+    if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
         _finish(row, status=Status.FAILED, last_error=error)
         report.failed += 1
         log.warning("notification %s failed after %s attempts", row.pk, row.attempts)
@@ -369,7 +377,7 @@ def _retry_or_fail(row: Notification, error: str, now: datetime, report: Deliver
 def _hand_back(rows: list[Notification], now: datetime) -> None:
     """Return untried rows to the queue without counting an attempt against them."""
     for row in rows:
-        _finish(row, status=Status.PENDING, due_at=now + BACKOFF_BASE, attempts=row.attempts - 1)
+        _finish(row, status=Status.PENDING, due_at=now + backoff(1), attempts=row.attempts - 1)
 
 
 def _finish(row: Notification, **changes) -> None:

@@ -89,6 +89,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer rather than failing at once when the worker and web server overlap.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, so Celery workers started by the tests share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -179,6 +181,9 @@ OUTBOX_SEND_BATCH = int(os.environ.get("OUTBOX_SEND_BATCH", "100"))
 OUTBOX_SENDERS = int(os.environ.get("OUTBOX_SENDERS", "4"))
 # A sender hands over to a fresh task after this many batches, well inside the time limit.
 OUTBOX_MAX_BATCHES_PER_TASK = int(os.environ.get("OUTBOX_MAX_BATCHES_PER_TASK", "20"))
+# The first retry after a temporary SMTP failure; each further one waits twice as long.
+OUTBOX_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "60"))
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,347 @@
+"""The outbox in the database: planning rows, claiming them, sending each once."""
+
+import smtplib
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from programs import emails, outbox, safety
+from programs.models import Enrolment, Notification, SessionLog
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 3, 4, 7, 0, tzinfo=UTC)  # 07:00 in London, an hour before reminders
+
+
+@pytest.fixture
+def make_enrolment(make_enrolment):
+    """Her enrolment, with a session logged the day before NOW so that no nudge is due."""
+
+    def make(**overrides):
+        enrolment = make_enrolment(**overrides)
+        prescription = enrolment.program.stages.get(slug="breathing").prescriptions.first()
+        SessionLog.objects.create(
+            enrolment=enrolment, prescription=prescription, local_date=date(2026, 3, 3)
+        )
+        return enrolment
+
+    return make
+
+
+def rows(**filters):
+    return list(Notification.objects.filter(**filters).values_list("kind", "key", "status"))
+
+
+def make_many(make_enrolment, django_user_model, n, start=0):
+    made = []
+    for i in range(start, start + n):
+        user = django_user_model.objects.create_user(f"m{i}@example.com", f"m{i}@example.com")
+        made.append(make_enrolment(user=user))
+    return made
+
+
+# Planning
+
+
+def test_plan_creates_the_next_two_days(make_enrolment):
+    make_enrolment()
+    report = outbox.plan_all(NOW)
+    assert report.created == 2
+    assert rows() == [("session", "2026-03-04", "pending"), ("session", "2026-03-05", "pending")]
+    assert Notification.objects.first().due_at == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+
+
+def test_planning_again_changes_nothing(make_enrolment):
+    make_enrolment()
+    outbox.plan_all(NOW)
+    before = list(Notification.objects.values())
+    report = outbox.plan_all(NOW + timedelta(minutes=5))
+    assert (report.created, report.moved, report.cancelled) == (0, 0, 0)
+    assert list(Notification.objects.values()) == before
+
+
+def test_planning_queries_grow_with_batches_not_people(make_enrolment, django_user_model):
+    def queries_for_planning():
+        Notification.objects.all().delete()
+        with CaptureQueriesContext(connection) as captured:
+            report = outbox.plan_all(NOW, batch_size=10)
+        return len(captured), report.batches
+
+    make_many(make_enrolment, django_user_model, 10)
+    small, small_batches = queries_for_planning()
+    make_many(make_enrolment, django_user_model, 30, start=10)
+    large, large_batches = queries_for_planning()
+    assert (small_batches, large_batches) == (1, 4)
+    per_batch = (large - small) / (large_batches - small_batches)
+    assert per_batch <= 10
+    assert large <= small + per_batch * 3
+
+
+def test_a_new_reminder_time_moves_the_pending_rows(make_enrolment):
+    enrolment = make_enrolment()
+    outbox.plan_all(NOW)
+    enrolment.reminder_time = time(9, 30)
+    enrolment.save()
+    report = outbox.plan_for(enrolment, NOW)
+    assert report.moved == 2
+    due = Notification.objects.get(key="2026-03-04").due_at
+    assert due == datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+    assert Notification.objects.count() == 2
+
+
+def test_a_new_time_zone_moves_the_pending_rows(make_enrolment):
+    enrolment = make_enrolment()
+    outbox.plan_all(NOW)
+    enrolment.timezone = "Asia/Kolkata"  # 08:00 there is 02:30 UTC: today's has passed
+    enrolment.save()
+    outbox.plan_for(enrolment, NOW)
+    assert Notification.objects.get(key="2026-03-05").due_at == datetime(
+        2026, 3, 5, 2, 30, tzinfo=UTC
+    )
+
+
+def test_pause_cancels_and_resume_brings_back(make_enrolment):
+    enrolment = make_enrolment()
+    outbox.plan_all(NOW)
+    enrolment.pause(NOW)
+    outbox.plan_for(enrolment, NOW)
+    assert {status for *_, status in rows()} == {"cancelled"}
+    enrolment.resume(NOW + timedelta(minutes=10))
+    outbox.plan_for(enrolment, NOW + timedelta(minutes=10))
+    assert {status for *_, status in rows()} == {"pending"}
+
+
+def test_withdrawal_cancels_everything_pending(make_enrolment):
+    enrolment = make_enrolment()
+    outbox.plan_all(NOW)
+    enrolment.withdraw(NOW)
+    outbox.plan_for(enrolment, NOW)
+    assert {status for *_, status in rows()} == {"cancelled"}
+    assert outbox.plan_all(NOW).created == 0
+
+
+def test_a_logged_session_cancels_a_planned_nudge(make_enrolment):
+    enrolment = make_enrolment()
+    outbox.plan_all(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
+    assert ("nudge", "week-1", "pending") in rows()
+    prescription = enrolment.program.stages.get(slug="breathing").prescriptions.first()
+    SessionLog.objects.create(
+        enrolment=enrolment, prescription=prescription, local_date=date(2026, 3, 5)
+    )
+    outbox.plan_all(datetime(2026, 3, 5, 13, 0, tzinfo=UTC))
+    assert ("nudge", "week-1", "cancelled") in rows()
+    assert ("session", "2026-03-06", "pending") in rows()
+
+
+def test_sent_rows_are_never_planned_again(make_enrolment):
+    make_enrolment()
+    outbox.plan_all(NOW)
+    Notification.objects.update(status="sent")
+    enrolment = Enrolment.objects.get()
+    enrolment.reminder_time = time(10, 0)
+    enrolment.save()
+    report = outbox.plan_for(enrolment, NOW)
+    assert (report.created, report.moved) == (0, 0)
+    assert {status for *_, status in rows()} == {"sent"}
+
+
+# Claiming
+
+
+def due_rows(make_enrolment, count=3):
+    enrolment = make_enrolment()
+    for n in range(count):
+        Notification.objects.create(
+            enrolment=enrolment,
+            recipient=enrolment.user,
+            kind="checkin",
+            key=f"week-{n + 1}",
+            scheduled_for=NOW - timedelta(minutes=n),
+            due_at=NOW - timedelta(minutes=n),
+        )
+    return enrolment
+
+
+def test_two_claims_never_take_the_same_row(make_enrolment):
+    due_rows(make_enrolment, 5)
+    first = outbox.claim(NOW, limit=3)
+    second = outbox.claim(NOW, limit=3)
+    assert len(first) == 3
+    assert len(second) == 2
+    assert not {r.pk for r in first} & {r.pk for r in second}
+    assert outbox.claim(NOW, limit=3) == []
+
+
+def test_claim_takes_only_what_is_due(make_enrolment):
+    due_rows(make_enrolment, 1)
+    Notification.objects.update(due_at=NOW + timedelta(seconds=1))
+    assert outbox.claim(NOW, limit=10) == []
+
+
+def test_a_dead_dispatchers_rows_are_taken_again_after_the_lease(make_enrolment):
+    due_rows(make_enrolment, 2)
+    taken = outbox.claim(NOW, limit=10)
+    assert outbox.claim(NOW + outbox.LEASE - timedelta(seconds=1), limit=10) == []
+    again = outbox.claim(NOW + outbox.LEASE + timedelta(seconds=1), limit=10)
+    assert {r.pk for r in again} == {r.pk for r in taken}
+    assert {r.attempts for r in again} == {2}
+
+
+# Sending (Django's in-memory mail backend; the real SMTP path is in test_delivery.py)
+
+
+def planned_and_due(make_enrolment):
+    enrolment = make_enrolment(coach=None)
+    outbox.plan_all(NOW)
+    return enrolment, datetime(2026, 3, 4, 8, 0, 30, tzinfo=UTC)
+
+
+def test_send_due_sends_each_row_once(make_enrolment):
+    _, due = planned_and_due(make_enrolment)
+    report = outbox.send_due(clock=lambda: due)
+    assert (report.sent, report.batches) == (1, 1)
+    assert len(mail.outbox) == 1
+    row = Notification.objects.get(key="2026-03-04")
+    assert (row.status, row.sent_at, row.claimed_until) == ("sent", due, None)
+    assert outbox.send_due(clock=lambda: due).sent == 0
+    assert len(mail.outbox) == 1
+
+
+def test_an_email_has_text_html_a_stable_id_and_one_click_unsubscribe(make_enrolment):
+    _, due = planned_and_due(make_enrolment)
+    outbox.send_due(clock=lambda: due)
+    message = mail.outbox[0]
+    row = Notification.objects.get(status="sent")
+    assert message.to == ["amira@example.com"]
+    assert message.subject == "Today's exercises"
+    assert message.extra_headers["Message-ID"] == emails.message_id(row)
+    assert message.extra_headers["List-Unsubscribe"].startswith("<http")
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.alternatives[0].mimetype == "text/html"
+    assert "Breathing 1" in message.body
+    assert "/email/unsubscribe/" in message.body
+
+
+def test_a_row_she_no_longer_wants_is_cancelled_not_sent(make_enrolment):
+    enrolment, due = planned_and_due(make_enrolment)
+    enrolment.pause(due - timedelta(seconds=5))
+    report = outbox.send_due(clock=lambda: due)
+    assert (report.sent, report.cancelled) == (0, 1)
+    assert mail.outbox == []
+
+
+class FlakyConnection:
+    """A mail connection whose server answers with the given errors, then accepts."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        self.sent = []
+
+    def send_messages(self, messages):
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.extend(messages)
+        return len(messages)
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def connection_with(monkeypatch):
+    def install(*errors):
+        flaky = FlakyConnection(errors)
+        monkeypatch.setattr(outbox, "get_connection", lambda **kwargs: flaky)
+        return flaky
+
+    return install
+
+
+def test_a_temporary_refusal_is_retried_with_backoff(make_enrolment, connection_with, settings):
+    settings.OUTBOX_BACKOFF_SECONDS = 60
+    _, due = planned_and_due(make_enrolment)
+    flaky = connection_with(smtplib.SMTPDataError(451, b"try later"))
+    report = outbox.send_due(clock=lambda: due)
+    row = Notification.objects.get(key="2026-03-04")
+    assert (report.retried, row.status, row.attempts) == (1, "pending", 1)
+    assert row.due_at == due + timedelta(seconds=60)
+    assert "451" in row.last_error
+    assert outbox.send_due(clock=lambda: due + timedelta(seconds=59)).claimed == 0
+    report = outbox.send_due(clock=lambda: due + timedelta(seconds=61))
+    row.refresh_from_db()
+    assert (report.sent, row.status, row.attempts, len(flaky.sent)) == (1, "sent", 2, 1)
+
+
+def test_backoff_doubles_up_to_an_hour(settings):
+    settings.OUTBOX_BACKOFF_SECONDS = 60
+    assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3, 7, 12)] == [
+        60,
+        120,
+        240,
+        3600,
+        3600,
+    ]
+
+
+def test_a_permanent_refusal_fails_at_once_with_its_error(make_enrolment, connection_with):
+    _, due = planned_and_due(make_enrolment)
+    connection_with(smtplib.SMTPRecipientsRefused({"amira@example.com": (550, b"no such user")}))
+    report = outbox.send_due(clock=lambda: due)
+    row = Notification.objects.get(key="2026-03-04")
+    assert (report.failed, row.status) == (1, "failed")
+    assert "550" in row.last_error
+    assert outbox.send_due(clock=lambda: due + timedelta(hours=2)).claimed == 0
+
+
+def test_giving_up_after_the_last_attempt(make_enrolment, connection_with, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    settings.OUTBOX_BACKOFF_SECONDS = 1
+    _, due = planned_and_due(make_enrolment)
+    connection_with(*[smtplib.SMTPDataError(421, b"busy")] * 5)
+    outbox.send_due(clock=lambda: due)
+    outbox.send_due(clock=lambda: due + timedelta(seconds=5))
+    row = Notification.objects.get(key="2026-03-04")
+    assert (row.status, row.attempts) == ("failed", 2)
+
+
+def test_a_lost_connection_hands_back_the_rest_of_the_batch(
+    make_enrolment, connection_with, django_user_model
+):
+    for i in range(3):
+        user = django_user_model.objects.create_user(f"x{i}@example.com", f"x{i}@example.com")
+        make_enrolment(user=user)
+    outbox.plan_all(NOW)
+    due = datetime(2026, 3, 4, 8, 0, 30, tzinfo=UTC)
+    connection_with(smtplib.SMTPServerDisconnected("gone"))
+    report = outbox.send_due(clock=lambda: due, max_batches=1)
+    today = Notification.objects.filter(key="2026-03-04")
+    assert report.retried == 1
+    assert sorted(today.values_list("attempts", flat=True)) == [0, 0, 1]
+    assert set(today.values_list("status", flat=True)) == {"pending"}
+
+
+def test_no_health_data_in_any_email(make_enrolment, django_user_model):
+    from programs import checkins
+
+    coach = django_user_model.objects.create_user("coach@example.com", "coach@example.com")
+    enrolment = make_enrolment(coach=coach)
+    answers = {
+        "pain": 9,
+        "pain_sites": ["leg"],
+        "warning_signs": list(safety.WARNING_SIGNS),
+        "urgent_signs": ["calf"],
+        "sessions_felt": "too_hard",
+        "note": "My secret note about bleeding",
+    }
+    checkins.record(enrolment, 1, answers, NOW)
+    outbox.plan_all(NOW + timedelta(days=5))
+    outbox.send_due(clock=lambda: NOW + timedelta(days=6))
+    assert mail.outbox, "the coach's alert should have gone"
+    forbidden = [answers["note"], "9/10", "pain: 9"]
+    forbidden += list(safety.WARNING_SIGNS.values()) + list(safety.URGENT_SIGNS.values())
+    for message in mail.outbox:
+        text = message.subject + message.body + message.alternatives[0].content
+        for phrase in forbidden:
+            assert phrase.lower() not in text.lower()

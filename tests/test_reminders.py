@@ -1,0 +1,297 @@
+"""Planning her emails, pure: at her local reminder time, across DST and odd offsets."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from programs.reminders import Kind, Recipient, plan, still_wanted
+from programs.schedule import (
+    EnrolmentFacts,
+    Interval,
+    PrescriptionSpec,
+    StageSpec,
+    local_instant,
+    training_weekdays,
+)
+from tests.test_schedule import ZONES
+
+CLEARED = datetime(2000, 1, 1, tzinfo=UTC)
+STAGES = (
+    StageSpec(
+        1, 1, open_before_clearance=True, ongoing=True, prescriptions=(PrescriptionSpec(11, 7),)
+    ),
+    StageSpec(2, 2, prescriptions=(PrescriptionSpec(21, 3),)),
+    StageSpec(3, 4, prescriptions=(PrescriptionSpec(31, 3),)),
+)
+
+
+def recipient(
+    start=date(2026, 3, 2),
+    tz="Europe/London",
+    at=time(8, 0),
+    pauses=(),
+    holds=(),
+    cleared_at=CLEARED,
+    weeks=6,
+    **kwargs,
+):
+    facts = EnrolmentFacts(
+        start_date=start,
+        tz=ZoneInfo(tz),
+        weeks=weeks,
+        stages=STAGES,
+        pauses=tuple(pauses),
+        holds=tuple(holds),
+        cleared_at=cleared_at,
+    )
+    kwargs.setdefault("last_session", date(2099, 1, 1))  # no nudges unless a test wants them
+    return Recipient(facts=facts, reminder_time=at, **kwargs)
+
+
+def local(tz, *args):
+    return datetime(*args, tzinfo=ZoneInfo(tz))
+
+
+def planned_between(r, start, end):
+    return [(item.kind, item.key, item.due_at) for item in plan(r, start, end)]
+
+
+def kinds(r, start, end):
+    return [(item.kind.value, item.key) for item in plan(r, start, end)]
+
+
+# Daily session reminders
+
+
+def test_session_reminder_at_her_local_time_every_training_day():
+    r = recipient()
+    items = planned_between(
+        r, local("Europe/London", 2026, 3, 3), local("Europe/London", 2026, 3, 5)
+    )
+    assert items == [
+        (Kind.SESSION, "2026-03-03", datetime(2026, 3, 3, 8, 0, tzinfo=UTC)),
+        (Kind.SESSION, "2026-03-04", datetime(2026, 3, 4, 8, 0, tzinfo=UTC)),
+    ]
+
+
+def test_reminder_stays_at_eight_local_across_spring_forward():
+    r = recipient(start=date(2026, 3, 2), tz="America/New_York")
+    items = plan(r, local("America/New_York", 2026, 3, 7), local("America/New_York", 2026, 3, 10))
+    moments = sorted({i.due_at for i in items})
+    assert [m.astimezone(ZoneInfo("America/New_York")).hour for m in moments] == [8, 8, 8]
+    assert [m.hour for m in moments] == [13, 12, 12]  # EST, then EDT
+
+
+def test_reminder_stays_at_eight_local_across_fall_back():
+    r = recipient(start=date(2026, 10, 26), tz="Europe/Berlin")
+    items = plan(r, local("Europe/Berlin", 2026, 10, 24), local("Europe/Berlin", 2026, 10, 26, 12))
+    assert [i.due_at for i in items] == [datetime(2026, 10, 26, 7, 0, tzinfo=UTC)]
+    items = plan(
+        recipient(start=date(2026, 10, 20), tz="Europe/Berlin"),
+        local("Europe/Berlin", 2026, 10, 24, 12),
+        local("Europe/Berlin", 2026, 10, 26, 12),
+    )
+    assert [i.due_at for i in items] == [
+        datetime(2026, 10, 25, 7, 0, tzinfo=UTC),  # CET from 03:00 that day
+        datetime(2026, 10, 26, 7, 0, tzinfo=UTC),
+    ]
+
+
+def test_reminder_in_the_spring_gap_moves_to_the_first_minute_after():
+    r = recipient(start=date(2026, 3, 2), tz="America/New_York", at=time(2, 30))
+    items = plan(r, local("America/New_York", 2026, 3, 8), local("America/New_York", 2026, 3, 9))
+    assert [i.due_at.astimezone(ZoneInfo("America/New_York")).time() for i in items] == [time(3, 0)]
+
+
+def test_reminder_in_the_repeated_hour_is_sent_once_at_the_first():
+    r = recipient(start=date(2026, 10, 26), tz="America/New_York", at=time(1, 30))
+    items = plan(r, local("America/New_York", 2026, 11, 1), local("America/New_York", 2026, 11, 2))
+    assert [i.due_at for i in items] == [datetime(2026, 11, 1, 5, 30, tzinfo=UTC)]  # 01:30 EDT
+
+
+def test_training_days_are_spread_through_the_week():
+    assert training_weekdays(7) == frozenset(range(7))
+    assert training_weekdays(3) == frozenset({0, 2, 4})
+    assert training_weekdays(1) == frozenset({0})
+    assert len(training_weekdays(5)) == 5
+
+
+def test_no_reminder_on_a_rest_day():
+    stages = (StageSpec(1, 1, ongoing=True, prescriptions=(PrescriptionSpec(11, 3),)),)
+    facts = EnrolmentFacts(date(2026, 3, 2), ZoneInfo("UTC"), 2, stages, cleared_at=CLEARED)
+    r = Recipient(facts, time(8, 0), last_session=date(2099, 1, 1))
+    week = plan(r, datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
+    # The first day is the stage's opening day; then days 2 and 4 of the week.
+    assert [(i.kind.value, i.key) for i in week] == [
+        ("stage", "stage-1"),
+        ("session", "2026-03-04"),
+        ("session", "2026-03-06"),
+    ]
+
+
+# Stages, check-ins and the end
+
+
+def test_stage_opening_replaces_that_mornings_session_reminder():
+    r = recipient()
+    got = kinds(r, local("Europe/London", 2026, 3, 9), local("Europe/London", 2026, 3, 10))
+    assert got == [("checkin", "week-1"), ("stage", "stage-2")]
+
+
+def test_first_day_brings_the_first_stage():
+    r = recipient()
+    got = kinds(r, local("Europe/London", 2026, 3, 2), local("Europe/London", 2026, 3, 3))
+    assert got == [("stage", "stage-1")]
+
+
+def test_weekly_checkins_on_each_new_week():
+    r = recipient()
+    items = plan(r, local("Europe/London", 2026, 3, 1), local("Europe/London", 2026, 4, 30))
+    assert [i.key for i in items if i.kind is Kind.CHECKIN] == [f"week-{n}" for n in range(1, 6)]
+
+
+def test_program_complete_the_morning_after_the_last_day_and_nothing_after():
+    r = recipient()
+    items = plan(r, local("Europe/London", 2026, 4, 12, 12), local("Europe/London", 2026, 4, 30))
+    assert [(i.kind.value, i.key) for i in items] == [("complete", "complete")]
+    assert items[0].due_at == datetime(2026, 4, 13, 7, 0, tzinfo=UTC)  # BST
+
+
+def test_nothing_before_the_start():
+    r = recipient(start=date(2026, 3, 10))
+    assert plan(r, local("Europe/London", 2026, 3, 1), local("Europe/London", 2026, 3, 9, 23)) == []
+
+
+def test_not_cleared_gets_breathing_reminders_but_no_stage_news():
+    r = recipient(cleared_at=None)
+    got = kinds(r, local("Europe/London", 2026, 3, 9), local("Europe/London", 2026, 3, 11))
+    assert got == [("checkin", "week-1"), ("session", "2026-03-09"), ("session", "2026-03-10")]
+
+
+# Pauses, holds and preferences
+
+
+def test_nothing_while_paused():
+    pause = Interval(local("Europe/London", 2026, 3, 3, 20), None)
+    r = recipient(pauses=[pause])
+    assert plan(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 20)) == []
+
+
+def test_nothing_while_held_by_a_red_flag():
+    hold = Interval(local("Europe/London", 2026, 3, 3, 20), None)
+    r = recipient(holds=[hold])
+    assert plan(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 20)) == []
+
+
+def test_after_a_pause_the_stage_news_moves_with_the_clock():
+    pause = Interval(local("Europe/London", 2026, 3, 4, 20), local("Europe/London", 2026, 3, 6, 9))
+    r = recipient(pauses=[pause])
+    items = plan(r, local("Europe/London", 2026, 3, 6, 9), local("Europe/London", 2026, 3, 13))
+    stage = [i for i in items if i.kind is Kind.STAGE]
+    assert stage[0].due_at.date() == date(2026, 3, 11)
+
+
+def test_kinds_she_turned_off_are_not_planned():
+    r = recipient(turned_off=frozenset({"session", "checkin"}))
+    got = kinds(r, local("Europe/London", 2026, 3, 3), local("Europe/London", 2026, 3, 10))
+    assert got == [("stage", "stage-2")]
+    r = recipient(turned_off=frozenset({"stage"}))
+    got = kinds(r, local("Europe/London", 2026, 3, 9), local("Europe/London", 2026, 3, 10))
+    assert got == [("checkin", "week-1"), ("session", "2026-03-09")]
+
+
+# Nudges
+
+
+def test_nudge_after_three_full_days_without_a_session():
+    r = recipient(last_session=date(2026, 3, 3))
+    got = kinds(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 8))
+    assert got == [
+        ("session", "2026-03-04"),
+        ("session", "2026-03-05"),
+        ("session", "2026-03-06"),
+        ("nudge", "week-1"),  # 4, 5 and 6 March passed without a session
+    ]
+
+
+def test_at_most_one_nudge_a_week():
+    r = recipient(last_session=date(2026, 3, 3))
+    items = plan(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 9))
+    assert [i.kind for i in items].count(Kind.NUDGE) == 1
+    r = recipient(last_session=date(2026, 3, 3), nudged_weeks=frozenset({1}))
+    items = plan(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 9))
+    assert Kind.NUDGE not in [i.kind for i in items]
+
+
+def test_no_session_ever_counts_from_the_start():
+    r = recipient(last_session=None)
+    got = kinds(r, local("Europe/London", 2026, 3, 5), local("Europe/London", 2026, 3, 6))
+    assert got == [("nudge", "week-1")]
+
+
+# Re-checking just before sending
+
+
+def test_still_wanted_when_nothing_changed():
+    r = recipient()
+    due = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    assert still_wanted(r, "session", "2026-03-04", due, due + timedelta(minutes=2))
+
+
+def test_not_wanted_after_she_paused():
+    due = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    r = recipient(pauses=[Interval(due + timedelta(minutes=1), None)])
+    assert not still_wanted(r, "session", "2026-03-04", due, due + timedelta(minutes=2))
+
+
+def test_not_wanted_if_her_reminder_time_moved():
+    due = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    assert not still_wanted(recipient(at=time(9, 0)), "session", "2026-03-04", due, due)
+
+
+def test_a_stale_session_reminder_is_dropped_but_a_checkin_is_not():
+    due = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+    later = due + timedelta(hours=7)
+    assert not still_wanted(recipient(), "session", "2026-03-09", due, later)
+    assert still_wanted(recipient(), "checkin", "week-1", due, later)
+
+
+# Properties, over many zones and dates
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    start=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)),
+    minutes=st.integers(0, 24 * 60 - 1),
+    offset_days=st.integers(-3, 50),
+)
+def test_every_reminder_falls_at_her_local_time_once_per_key(zone, start, minutes, offset_days):
+    at = time(minutes // 60, minutes % 60)
+    r = recipient(start=start, tz=zone, at=at)
+    window_start = local_instant(start + timedelta(days=offset_days), time(0), ZoneInfo(zone))
+    items = plan(r, window_start, window_start + timedelta(hours=48))
+    keys = [(i.kind, i.key) for i in items]
+    assert len(keys) == len(set(keys))
+    for item in items:
+        assert window_start <= item.due_at < window_start + timedelta(hours=48)
+        wall = item.due_at.astimezone(ZoneInfo(zone))
+        wanted = datetime.combine(wall.date(), at)
+        # At her time, or just after it when a DST gap swallowed it.
+        assert wanted <= wall.replace(tzinfo=None) <= wanted + timedelta(hours=2)
+        assert still_wanted(r, item.kind, item.key, item.due_at, item.due_at)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    start=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)),
+    split=st.integers(1, 47),
+)
+def test_planning_in_pieces_gives_the_same_as_planning_at_once(zone, start, split):
+    r = recipient(start=start, tz=zone)
+    origin = local_instant(start, time(0), ZoneInfo(zone))
+    middle, end = origin + timedelta(hours=split), origin + timedelta(hours=48)
+    assert plan(r, origin, middle) + plan(r, middle, end) == plan(r, origin, end)
