@@ -186,6 +186,8 @@ def run(stack: DevStack, port: int) -> int:
         ("migrate", [*manage, "migrate", "--noinput"]),
         ("load_default_program", [*manage, "load_default_program"]),
         ("load_demo", [*manage, "load_demo"]),
+        # Beat plans every few minutes; plan once now so reminders exist from the start.
+        ("plan_notifications", [*manage, "plan_notifications"]),
     ]:
         if not stack.run_step(name, args):
             return 0 if stack.stop_signal else 1

@@ -345,3 +345,19 @@ def test_no_health_data_in_any_email(make_enrolment, django_user_model):
         text = message.subject + message.body + message.alternatives[0].content
         for phrase in forbidden:
             assert phrase.lower() not in text.lower()
+
+
+def test_the_commands_plan_and_send(make_enrolment, clock):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_enrolment()
+    clock("2026-03-04 07:00", "UTC")
+    out = StringIO()
+    call_command("plan_notifications", stdout=out)
+    assert "1 enrolments in 1 batches: 2 created" in out.getvalue()
+    clock("2026-03-04 08:01", "UTC")
+    call_command("send_notifications", stdout=out)
+    assert "Sent 1," in out.getvalue()
+    assert len(mail.outbox) == 1
