@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+
+from programs import schedule
 
 
 @dataclass(frozen=True)
@@ -64,3 +66,37 @@ def tally_week(
         Line(target, min(len(days.get(target.key, ())), target.days_per_week)) for target in targets
     )
     return WeekTally(week, first, last, lines)
+
+
+def weekly(
+    facts: schedule.EnrolmentFacts, logs: list[tuple[int, date]], now: datetime
+) -> list[WeekTally]:
+    """Each program week so far, against the prescriptions on her daily list that week (as it
+    stood at the week's end, so a stage opened mid-week counts in full)."""
+    today = now.astimezone(facts.tz).date()
+    current = schedule.snapshot(facts, now)
+    tallies = []
+    for week in range(1, current.week + 1):
+        at_end = schedule.week_snapshot(facts, week, now)
+        span = schedule.week_dates(facts, week, today)
+        if at_end is None or span is None:
+            break
+        targets = [Target(p.key, p.days_per_week) for s in at_end.focus for p in s.prescriptions]
+        tallies.append(tally_week(week, span[0], span[1], targets, logs))
+    return tallies
+
+
+def last_days(
+    facts: schedule.EnrolmentFacts, logs: list[tuple[int, date]], now: datetime, days: int = 7
+) -> WeekTally:
+    """The last `days` local days (today included) against today's daily list."""
+    snap = schedule.snapshot(facts, now)
+    targets = [Target(p.key, p.days_per_week) for s in snap.focus for p in s.prescriptions]
+    first = snap.today - timedelta(days=days - 1)
+    return tally_week(snap.week, first, snap.today, targets, logs)
+
+
+def overall(tallies: Iterable[WeekTally]) -> tuple[int, int]:
+    """(sessions done, sessions prescribed) over the given weeks."""
+    tallies = list(tallies)
+    return sum(t.done for t in tallies), sum(t.expected for t in tallies)

@@ -334,11 +334,16 @@ def _still_wanted(row: Notification, recipient: reminders.Recipient, now: dateti
 def _send(connection, message) -> None:
     """Send one message, sorting what can go wrong into temporary and permanent."""
     try:
+        if getattr(connection, "connection", True) is None:
+            # Django closes after each call a connection it opened itself: open it here, once
+            # for the whole batch.
+            connection.open()
         sent = connection.send_messages([message])
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         kind = PermanentFailure if all(code >= 500 for code in codes) else TemporaryFailure
-        raise kind(f"recipient refused: {sorted(set(codes))}") from error
+        said = "; ".join(f"{code} {_text(text)}" for code, text in error.recipients.values())
+        raise kind(f"recipient refused: {said}") from error
     except smtplib.SMTPResponseException as error:
         kind = PermanentFailure if error.smtp_code >= 500 else TemporaryFailure
         raise kind(f"SMTP {error.smtp_code}: {_text(error.smtp_error)}") from error

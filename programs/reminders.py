@@ -107,10 +107,13 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
     if snap.program_day > 0 and snap.program_day % 7 == 0:
         items.append(Planned(Kind.CHECKIN, f"week-{snap.program_day // 7}", at))
 
+    early = recipient.facts.opened_early  # her coach opened these already; no news today
     opening = [
         s.spec
         for s in snap.stages
-        if s.is_open and 7 * (s.spec.unlock_week - 1) == snap.program_day
+        if s.is_open
+        and 7 * (s.spec.unlock_week - 1) == snap.program_day
+        and s.spec.key not in early
     ]
     if opening and "stage" not in recipient.turned_off:
         items.extend(Planned(Kind.STAGE, f"stage-{spec.key}", at) for spec in opening)
@@ -118,7 +121,9 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
 
     if not schedule.due_today(snap):
         return items
-    if _days_without_session(recipient, day) >= NUDGE_AFTER_DAYS and snap.week not in nudged:
+    facts = recipient.facts
+    idle = days_without_session(facts.start_date, recipient.last_session, day)
+    if idle >= NUDGE_AFTER_DAYS and snap.week not in nudged:
         nudged.add(snap.week)
         if "nudge" not in recipient.turned_off:
             items.append(Planned(Kind.NUDGE, f"week-{snap.week}", at))
@@ -127,12 +132,12 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
     return items
 
 
-def _days_without_session(recipient: Recipient, day: date) -> int:
+def days_without_session(start_date: date, last_session: date | None, day: date) -> int:
     """Full local days before `day` since her last logged session (or since she started)."""
-    last_active = recipient.facts.start_date - timedelta(days=1)
-    if recipient.last_session is not None:
-        last_active = max(last_active, recipient.last_session)
-    return (day - last_active).days - 1
+    last_active = start_date - timedelta(days=1)
+    if last_session is not None:
+        last_active = max(last_active, last_session)
+    return max((day - last_active).days - 1, 0)
 
 
 def still_wanted(

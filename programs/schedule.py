@@ -11,6 +11,8 @@ The rules:
 - Stage N (unlock week W) opens on program day 7 × (W − 1), at local midnight.
 - Until she confirms her clinician has cleared her to exercise, only stages marked
   `open_before_clearance` open.
+- Her coach may open a stage before its week (`opened_early`) or keep one closed after it
+  (`held_stages`); clearance still comes first.
 - The program ends after 7 × weeks program days.
 - A local time that does not exist (clocks spring forward) moves to the first minute after the
   gap; a local time that happens twice (clocks fall back) means the first occurrence.
@@ -56,6 +58,8 @@ class EnrolmentFacts:
     pauses: tuple[Interval, ...] = ()
     cleared_at: datetime | None = None
     holds: tuple[Interval, ...] = ()  # red-flag holds: the clock stops as in a pause
+    opened_early: frozenset[int] = frozenset()  # stage keys her coach opened before their week
+    held_stages: frozenset[int] = frozenset()  # stage keys her coach keeps closed
 
 
 class Lock(StrEnum):
@@ -64,6 +68,7 @@ class Lock(StrEnum):
     CLEARANCE = "clearance"  # waits for her clinician's clearance
     PAUSED = "paused"  # opens some time after she resumes
     HELD = "held"  # opens some time after a coach or clinician clears the hold
+    COACH = "coach"  # her coach is keeping this stage closed for now
 
 
 @dataclass(frozen=True)
@@ -221,8 +226,10 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
     states = []
     for spec in sorted(facts.stages, key=lambda s: (s.unlock_week, s.key)):
         opens_on = 7 * (spec.unlock_week - 1)
-        reached = day >= opens_on
-        if not cleared and not spec.open_before_clearance:
+        reached = day >= opens_on or spec.key in facts.opened_early
+        if spec.key in facts.held_stages:
+            states.append(StageState(spec, Lock.COACH))
+        elif not cleared and not spec.open_before_clearance:
             opens_at = None if reached else day_instant(opens_on)
             states.append(StageState(spec, Lock.CLEARANCE, opens_at))
         elif reached:

@@ -3,12 +3,15 @@ Real processes for tests of the Celery path: an embedded Valkey (Redis) broker, 
 SMTP server that records what it accepts, and a Celery worker started as a subprocess on the
 test database.
 
-A plain module, not a conftest: a test module imports the fixtures it uses by name. Each one is
-cleaned up whatever happens in the test, and nothing it starts outlives the session.
+A plain module, not a conftest: a test module imports the fixtures it uses (`worker_fixture`,
+`smtp_fixture`, ... : the functions are named apart from the fixtures, `worker`, `smtp`, ..., so
+the test's arguments don't shadow the imports). Each one is cleaned up whatever happens in the
+test, and nothing it starts outlives the session.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -68,8 +71,8 @@ def wait_until(
 # Valkey
 
 
-@pytest.fixture(scope="session")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
+@pytest.fixture(scope="session", name="valkey")
+def valkey_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
     """A real Redis-protocol server on 127.0.0.1 and a free port, for the whole session."""
     server = ValkeyServer(
         host="127.0.0.1", port=free_port(), data_dir=tmp_path_factory.mktemp("valkey")
@@ -81,8 +84,8 @@ def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
         server.stop(timeout=STOP_TIMEOUT)
 
 
-@pytest.fixture(scope="module")
-def broker(valkey: ValkeyServer) -> Iterator[str]:
+@pytest.fixture(scope="module", name="broker")
+def broker_fixture(valkey: ValkeyServer) -> Iterator[str]:
     """Point this process's Celery app at the Valkey, so `.delay()` reaches the worker."""
     from recovery import celery_app
 
@@ -225,20 +228,25 @@ class SmtpServer:
     handler: RecordingHandler
 
 
-@pytest.fixture(scope="session")
-def smtp_server() -> Iterator[SmtpServer]:
+@pytest.fixture(scope="session", name="smtp_server")
+def smtp_server_fixture() -> Iterator[SmtpServer]:
     """A real SMTP server on 127.0.0.1 and a free port, on a thread of this process."""
     handler = RecordingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    # aiosmtpd logs every command at INFO: hundreds of lines a test, drowning any failure.
+    mail_log = logging.getLogger("mail.log")
+    level = mail_log.level
+    mail_log.setLevel(logging.WARNING)
     controller.start()
     try:
         yield SmtpServer(controller.hostname, controller.port, handler)
     finally:
         controller.stop()
+        mail_log.setLevel(level)
 
 
-@pytest.fixture
-def smtp(smtp_server: SmtpServer) -> Iterator[RecordingHandler]:
+@pytest.fixture(name="smtp")
+def smtp_fixture(smtp_server: SmtpServer) -> Iterator[RecordingHandler]:
     """The SMTP server's handler, emptied and answering 250 to everything for this test."""
     smtp_server.handler.reset()
     yield smtp_server.handler
@@ -295,7 +303,7 @@ class Worker:
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         def ready() -> bool:
             if self.proc.poll() is not None:
-                pytest.fail(f"the Celery worker exited early:\n{self.output.tail()}", False)
+                pytest.fail(f"the Celery worker exited early:\n{self.output.tail()}", pytrace=False)
             return " ready." in self.output.text
 
         wait_until(
@@ -386,8 +394,8 @@ def worker_env(database: str, redis_url: str, smtp_port: int) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def celery_worker(
+@pytest.fixture(scope="module", name="celery_worker")
+def celery_worker_fixture(
     django_db_setup: None, valkey: ValkeyServer, smtp_server: SmtpServer
 ) -> Iterator[Worker]:
     """A real Celery worker on the test database, the Valkey and the SMTP server, for a module."""
@@ -426,8 +434,8 @@ def celery_worker(
         worker.stop()
 
 
-@pytest.fixture
-def worker(celery_worker: Worker, broker: str, settings: Any) -> Iterator[Worker]:
+@pytest.fixture(name="worker")
+def worker_fixture(celery_worker: Worker, broker: str, settings: Any) -> Iterator[Worker]:
     """The module's worker, with this process enqueueing to its broker and building links as
     it does; idle again and its queue empty when the test ends."""
     settings.SITE_URL = SITE_URL

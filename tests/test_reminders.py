@@ -295,3 +295,11 @@ def test_planning_in_pieces_gives_the_same_as_planning_at_once(zone, start, spli
     origin = local_instant(start, time(0), ZoneInfo(zone))
     middle, end = origin + timedelta(hours=split), origin + timedelta(hours=48)
     assert plan(r, origin, middle) + plan(r, middle, end) == plan(r, origin, end)
+
+
+def test_no_stage_news_for_a_stage_her_coach_already_opened():
+    r = recipient()
+    facts = EnrolmentFacts(**{**r.facts.__dict__, "opened_early": frozenset({2})})
+    r = Recipient(facts, time(8, 0), last_session=date(2099, 1, 1))
+    got = kinds(r, local("Europe/London", 2026, 3, 9), local("Europe/London", 2026, 3, 10))
+    assert got == [("checkin", "week-1"), ("session", "2026-03-09")]

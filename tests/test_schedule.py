@@ -348,3 +348,28 @@ def test_progress_percent_runs_from_zero_to_hundred():
     assert snapshot(f, at("Europe/London", 2026, 1, 5, 9, 0)).progress_percent == 0
     assert snapshot(f, at("Europe/London", 2026, 2, 2, 9, 0)).progress_percent == 50
     assert snapshot(f, at("Europe/London", 2026, 3, 9, 9, 0)).progress_percent == 100
+
+
+# Her coach's overrides
+
+
+def test_coach_can_open_a_stage_before_its_week():
+    f = facts()
+    f = EnrolmentFacts(**{**f.__dict__, "opened_early": frozenset({3})})
+    snap = snapshot(f, at("Europe/London", 2026, 1, 6, 9, 0))
+    assert open_keys(snap) == {1, 3}
+    assert {s.key for s in snap.focus} == {1, 3}
+
+
+def test_opening_early_still_waits_for_clearance():
+    f = facts(cleared_at=None)
+    f = EnrolmentFacts(**{**f.__dict__, "opened_early": frozenset({3})})
+    assert snapshot(f, at("Europe/London", 2026, 1, 6, 9, 0)).state_of(3).lock is Lock.CLEARANCE
+
+
+def test_coach_can_keep_a_stage_closed_after_its_week():
+    f = facts()
+    f = EnrolmentFacts(**{**f.__dict__, "held_stages": frozenset({2})})
+    snap = snapshot(f, at("Europe/London", 2026, 1, 20, 9, 0))
+    assert open_keys(snap) == {1, 3}
+    assert snap.state_of(2).lock is Lock.COACH

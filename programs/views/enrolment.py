@@ -189,19 +189,17 @@ def progress(request, pk):
     logs = list(
         SessionLog.objects.filter(enrolment=enrolment).values_list("prescription_id", "local_date")
     )
-    stages = {stage.pk: stage for stage in enrolment.program.stages.all()}
-
-    weeks = []
-    for week in range(1, snap.week + 1):
-        at_end = schedule.week_snapshot(facts, week, now)
-        first, last = schedule.week_dates(facts, week, snap.today)
-        prescriptions = [p for spec in at_end.focus for p in stages[spec.key].prescriptions.all()]
-        targets = [adherence.Target(p.pk, p.days_per_week) for p in prescriptions]
-        tally = adherence.tally_week(week, first, last, targets, logs)
-        rows = list(zip(prescriptions, tally.lines, strict=True))
-        weeks.append(
-            {"tally": tally, "rows": rows, "current": week == snap.week and not snap.finished}
-        )
+    prescriptions = {
+        p.pk: p for stage in enrolment.program.stages.all() for p in stage.prescriptions.all()
+    }
+    weeks = [
+        {
+            "tally": tally,
+            "rows": [(prescriptions[line.target.key], line) for line in tally.lines],
+            "current": tally.week == snap.week and not snap.finished,
+        }
+        for tally in adherence.weekly(facts, logs, now)
+    ]
     weeks.reverse()
     context = {"enrolment": enrolment, "snap": snap, "weeks": weeks, "total_logged": len(logs)}
     return render(request, "programs/progress.html", context)

@@ -1,0 +1,96 @@
+"""
+What a coach needs to know about each client, as plain values: her flags and her adherence.
+
+Pure functions over the schedule's values and a few numbers the caller loads in bulk; the
+dashboard asks them for every client on a page without a query per client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from programs import adherence, reminders, schedule
+
+IDLE_DAYS = reminders.NUDGE_AFTER_DAYS  # days without a session that a coach should notice
+PAIN_JUMP = 2  # points up between two check-ins that a coach should notice
+
+
+class Flag(StrEnum):
+    HOLD = "hold"
+    IDLE = "idle"
+    PAIN_UP = "pain_up"
+    FAILING = "failing"
+
+
+FLAG_LABELS = {
+    Flag.HOLD: "Red-flag hold",
+    Flag.IDLE: f"No session for {IDLE_DAYS}+ days",
+    Flag.PAIN_UP: f"Pain up {PAIN_JUMP}+ points",
+    Flag.FAILING: "Reminders failing",
+}
+
+
+@dataclass(frozen=True)
+class Client:
+    """Everything the dashboard shows about one client, computed without the database."""
+
+    snapshot: schedule.Snapshot
+    flags: tuple[Flag, ...]
+    last_7_days: adherence.WeekTally
+    overall: tuple[int, int]
+    last_activity: date | None
+    pains: tuple[int, ...]
+
+    @property
+    def last_pain(self) -> int | None:
+        return self.pains[-1] if self.pains else None
+
+    @property
+    def overall_percent(self) -> int:
+        done, expected = self.overall
+        return round(100 * done / expected) if expected else 0
+
+
+def flags(
+    snap: schedule.Snapshot,
+    start_date: date,
+    last_session: date | None,
+    pains: Sequence[int],
+    failing: int,
+) -> tuple[Flag, ...]:
+    """Which of the dashboard's flags are up for her, in order of urgency."""
+    raised = []
+    if snap.held:
+        raised.append(Flag.HOLD)
+    idle = reminders.days_without_session(start_date, last_session, snap.today)
+    if snap.running and idle >= IDLE_DAYS:
+        raised.append(Flag.IDLE)
+    if len(pains) >= 2 and pains[-1] - pains[-2] >= PAIN_JUMP:
+        raised.append(Flag.PAIN_UP)
+    if failing:
+        raised.append(Flag.FAILING)
+    return tuple(raised)
+
+
+def client(
+    facts: schedule.EnrolmentFacts,
+    now: datetime,
+    logs: list[tuple[int, date]],
+    pains: Sequence[int],
+    failing: int,
+) -> Client:
+    """One client's row: `logs` are her (prescription, local date) pairs, `pains` her check-in
+    pain scores oldest first, `failing` how many of her emails failed."""
+    snap = schedule.snapshot(facts, now)
+    last_session = max((day for _, day in logs), default=None)
+    return Client(
+        snapshot=snap,
+        flags=flags(snap, facts.start_date, last_session, pains, failing),
+        last_7_days=adherence.last_days(facts, logs, now),
+        overall=adherence.overall(adherence.weekly(facts, logs, now)),
+        last_activity=last_session,
+        pains=tuple(pains),
+    )
