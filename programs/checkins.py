@@ -6,7 +6,6 @@ coach; an urgent sign does the same, urgently. A coach or staff member clears th
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -14,8 +13,6 @@ from django.db import transaction
 
 from programs import outbox, reminders, safety, tasks
 from programs.models import CheckIn, Enrolment, Hold, Notification
-
-log = logging.getLogger(__name__)
 
 
 def record(enrolment: Enrolment, week: int, answers: dict, now: datetime) -> CheckIn:
@@ -70,12 +67,7 @@ def _hold(enrolment: Enrolment, checkin: CheckIn, tier: int, now: datetime) -> N
 def _after_hold(enrolment: Enrolment, now: datetime) -> None:
     # Cancel the reminders a hold stops, and send the coach's alert now, not at the next tick.
     outbox.plan_for(enrolment, now)
-    try:
-        tasks.send_due_notifications.delay()
-    except Exception:
-        # The broker is unreachable: the alert is safe in the outbox and the next dispatch
-        # tick sends it. She must still see her answer's advice.
-        log.exception("could not queue the coach alert; the next dispatch will send it")
+    tasks.send_soon()
 
 
 def clear_hold(enrolment: Enrolment, by, now: datetime) -> Hold:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -17,7 +18,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from programs import links, reminders, schedule
-from programs.models import Notification, Prescription, Stage
+from programs.models import CoachAction, Notification, Prescription, Stage
+
+if TYPE_CHECKING:
+    from programs.digests import Summary
 
 SUBJECTS = {
     reminders.Kind.SESSION: "Today's exercises",
@@ -26,6 +30,8 @@ SUBJECTS = {
     reminders.Kind.CHECKIN: "How was week {week}? Your check-in",
     reminders.Kind.COMPLETE: "You've finished {program}",
     reminders.Kind.COACH_ALERT: "A client needs your attention",
+    reminders.Kind.COACH_MESSAGE: "A message from your coach",
+    reminders.Kind.COACH_DIGEST: "{count} clients need you today",
 }
 
 
@@ -68,9 +74,16 @@ def build(
     headers = {"Message-ID": message_id(row)}
     if row.kind == reminders.Kind.COACH_ALERT:
         context["urgent"] = row.key.startswith("urgent-")
-        context["client_url"] = links.absolute(reverse("home"))
+        context["client_url"] = links.absolute(reverse("client", args=[enrolment.pk]))
         if context["urgent"]:
             subject = "Urgent: " + subject
+    elif row.kind == reminders.Kind.COACH_MESSAGE:
+        # Coach messages are rare, one at a time: fetching the text here costs little.
+        action = CoachAction.objects.select_related("actor").get(
+            pk=int(row.key.removeprefix("message-"))
+        )
+        context["message"] = action.detail
+        context["coach_name"] = action.actor.get_full_name() if action.actor else ""
     else:
         optional = reminders.OPTIONAL[row.kind]
         unsubscribe = links.unsubscribe_url(enrolment.pk, optional)
@@ -96,6 +109,31 @@ def build(
         headers=headers,
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return message
+
+
+def build_digest(row: Notification, summary: Summary) -> EmailMultiAlternatives:
+    """A coach's daily digest: how many clients are flagged, and how many for each kind of
+    flag. Counts only: no names, scores, symptoms or answers; the dashboard shows who and why."""
+    count = summary.flagged
+    subject = SUBJECTS[row.kind].format(count=count)
+    if count == 1:
+        subject = "1 client needs you today"
+    context = {
+        "name": row.recipient.first_name,
+        "site_name": settings.SITE_NAME,
+        "flagged": count,
+        "lines": summary.lines,
+        "dashboard_url": links.absolute(reverse("dashboard")),
+        "settings_url": links.absolute(reverse("coach_settings")),
+    }
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/coach_digest.txt", context),
+        to=[row.recipient.email],
+        headers={"Message-ID": message_id(row)},
+    )
+    message.attach_alternative(render_to_string("emails/coach_digest.html", context), "text/html")
     return message
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils import timezone
 
 from programs import safety
-from programs.models import CheckIn, Enrolment
+from programs.models import CheckIn, CoachProfile, Enrolment, Invitation, Program
 
 User = get_user_model()
 
@@ -206,3 +206,82 @@ class PreferencesForm(forms.ModelForm):
         labels = {"reminder_time": "Daily reminder at"}
         help_texts = {"reminder_time": "Your local time."}
         widgets = {"reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+
+class CoachNoteForm(forms.Form):
+    text = forms.CharField(
+        label="Private note",
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 4000}),
+        max_length=4000,
+        help_text="Only coaches and staff see notes.",
+        error_messages={"required": "Write something to save a note."},
+    )
+
+
+class CoachMessageForm(forms.Form):
+    text = forms.CharField(
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 4000}),
+        max_length=4000,
+        help_text="Sent by email. Email is not private: leave out health details.",
+        error_messages={"required": "Write a message to send."},
+    )
+
+
+class StageOverrideForm(forms.Form):
+    stage = forms.TypedChoiceField(label="Stage", coerce=int)
+    action = forms.ChoiceField(
+        label="Do",
+        choices=[
+            ("open", "Open it now"),
+            ("hold", "Keep it closed"),
+            ("release", "Back to its normal week"),
+        ],
+    )
+
+    def __init__(self, *args, stages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stages = {stage.pk: stage for stage in stages}
+        self.fields["stage"].choices = [
+            (stage.pk, f"Week {stage.unlock_week}: {stage.title}") for stage in stages
+        ]
+
+    def clean_stage(self):
+        return self.stages[self.cleaned_data["stage"]]
+
+
+class InvitationForm(forms.ModelForm):
+    """A coach invites a new client, by email, to one published program."""
+
+    class Meta:
+        model = Invitation
+        fields = ["email", "program"]
+        labels = {"email": "Her email address", "program": "Program"}
+        help_texts = {"email": "We email her a link to sign up. It works for 14 days."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = Program.objects.filter(is_published=True)
+        self.fields["program"].empty_label = None
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class CoachSettingsForm(forms.ModelForm):
+    """A coach's clock and her daily digest."""
+
+    timezone = forms.ChoiceField(
+        label="Your time zone",
+        choices=EnrolmentForm.base_fields["timezone"].choices,
+        help_text="Your daily digest follows this zone's clock.",
+    )
+
+    class Meta:
+        model = CoachProfile
+        fields = ["timezone", "digest_time", "email_digest"]
+        help_texts = {
+            "digest_time": "Your local time.",
+            "email_digest": "It says how many clients are flagged, never who or why.",
+        }
+        widgets = {"digest_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}

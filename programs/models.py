@@ -205,6 +205,7 @@ class Enrolment(models.Model):
         null=True,
         blank=True,
         related_name="clients",
+        limit_choices_to={"groups__name": "Coaches"},
     )
     start_date = models.DateField(help_text="Week 1 begins at midnight of this day, her time.")
     timezone = models.CharField(max_length=64)
@@ -282,6 +283,12 @@ class Enrolment(models.Model):
             pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in self.pauses.all()),
             cleared_at=self.cleared_at,
             holds=tuple(schedule.Interval(h.started_at, h.cleared_at) for h in self.holds.all()),
+            opened_early=frozenset(
+                o.stage_id for o in self.overrides.all() if o.action == StageOverride.Action.OPEN
+            ),
+            held_stages=frozenset(
+                o.stage_id for o in self.overrides.all() if o.action == StageOverride.Action.HOLD
+            ),
         )
 
     @property
@@ -467,7 +474,14 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="notifications")
+    enrolment = models.ForeignKey(
+        Enrolment,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+        help_text="Empty for a coach's daily digest, which covers all her clients.",
+    )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -491,6 +505,11 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["enrolment", "kind", "key"], name="one_notification_per_key"
             ),
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "key"],
+                condition=Q(enrolment__isnull=True),
+                name="one_personal_notification_per_key",
+            ),
         ]
         indexes = [
             # Finding due work stays fast however much history piles up: only live rows are
@@ -505,3 +524,97 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.key} ({self.status})"
+
+
+class CoachProfile(models.Model):
+    """A coach's own clock and digest settings."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coach_profile"
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    digest_time = models.TimeField("Daily digest at", default=time(7, 30))
+    email_digest = models.BooleanField(
+        "Email me a daily digest when a client is flagged", default=True
+    )
+
+    def __str__(self) -> str:
+        return f"Coach profile of {self.user}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class StageOverride(models.Model):
+    """Her coach opened a stage before its week, or keeps one closed after it."""
+
+    class Action(models.TextChoices):
+        OPEN = "open", "Opened early"
+        HOLD = "hold", "Held"
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="overrides")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=4, choices=Action)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "stage"], name="one_override_per_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage.title}: {self.get_action_display()}"
+
+
+class CoachAction(models.Model):
+    """Something a coach did for a client: who, what and when, for her timeline."""
+
+    class Kind(models.TextChoices):
+        PAUSED = "paused", "Paused her program"
+        RESUMED = "resumed", "Resumed her program"
+        CLEARED_HOLD = "cleared_hold", "Cleared the red-flag hold"
+        OPENED_STAGE = "opened_stage", "Opened a stage early"
+        HELD_STAGE = "held_stage", "Held a stage"
+        RELEASED_STAGE = "released_stage", "Released a stage"
+        NOTE = "note", "Private note"
+        MESSAGE = "message", "Emailed her"
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="actions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind)
+    detail = models.TextField(blank=True, max_length=4000)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["enrolment", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M} UTC"
+
+
+class Invitation(models.Model):
+    """A coach invites a new client by email to one program."""
+
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations"
+    )
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    created_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.email}"

@@ -44,7 +44,7 @@ BACKOFF_CAP = timedelta(hours=1)
 
 Status = Notification.Status
 LIVE = Q(status=Status.PENDING) | Q(status=Status.SENDING)
-PLANNED_KINDS = [k.value for k in reminders.Kind if k is not reminders.Kind.COACH_ALERT]
+PLANNED_KINDS = [k.value for k in reminders.OPTIONAL]
 
 
 def _batch_size(name: str, default: int) -> int:
@@ -172,10 +172,13 @@ def program_specs(program_ids: Iterable[int] | None = None) -> dict[int, tuple]:
 
 
 def _with_facts(enrolments):
-    return enrolments.select_related("program", "user").prefetch_related("pauses", "holds")
+    return enrolments.select_related("program", "user").prefetch_related(
+        "pauses", "holds", "overrides"
+    )
 
 
 def _recipients(batch: list[Enrolment], specs: dict[int, tuple]) -> dict[int, reminders.Recipient]:
+    batch = [e for e in batch if e is not None]  # a coach's digest has no enrolment
     ids = [e.pk for e in batch]
     last_sessions = dict(
         SessionLog.objects.filter(enrolment_id__in=ids)
@@ -241,7 +244,7 @@ def claim(now: datetime, limit: int) -> list[Notification]:
     return list(
         Notification.objects.filter(claim=token, status=Status.SENDING)
         .select_related("enrolment__program", "enrolment__user", "enrolment__coach", "recipient")
-        .prefetch_related("enrolment__pauses", "enrolment__holds")
+        .prefetch_related("enrolment__pauses", "enrolment__holds", "enrolment__overrides")
         .order_by("due_at")
     )
 
@@ -288,22 +291,30 @@ def send_due(
 
 def deliver(rows: list[Notification], clock: Callable[[], datetime], report: DeliveryReport):
     """Send claimed rows over one connection, recording each outcome as it happens."""
-    specs = program_specs({row.enrolment.program_id for row in rows})
+    from programs import digests  # imported here: digests loads clients through this module
+
+    specs = program_specs({row.enrolment.program_id for row in rows if row.enrolment})
     recipients = _recipients(
         list({row.enrolment_id: row.enrolment for row in rows}.values()), specs
     )
+    # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
+    summaries = digests.summaries({r.recipient_id for r in rows if r.enrolment is None}, clock())
     content = emails.Content.load(specs)
     connection = get_connection(fail_silently=False)
     try:
         for index, row in enumerate(rows):
             now = clock()
-            recipient = recipients[row.enrolment_id]
-            if not _still_wanted(row, recipient, now):
+            recipient = recipients.get(row.enrolment_id)
+            summary = summaries.get(row.recipient_id)
+            if not _still_wanted(row, recipient, now, summary):
                 _finish(row, status=Status.CANCELLED)
                 report.cancelled += 1
                 continue
             try:
-                message = emails.build(row, recipient, content, now)
+                if row.enrolment is None:
+                    message = emails.build_digest(row, summary)
+                else:
+                    message = emails.build(row, recipient, content, now)
                 _send(connection, message)
             except TemporaryFailure as error:
                 _retry_or_fail(row, str(error), now, report)
@@ -325,7 +336,11 @@ def deliver(rows: list[Notification], clock: Callable[[], datetime], report: Del
             log.debug("closing the mail connection failed", exc_info=True)
 
 
-def _still_wanted(row: Notification, recipient: reminders.Recipient, now: datetime) -> bool:
+def _still_wanted(
+    row: Notification, recipient: reminders.Recipient | None, now: datetime, summary=None
+) -> bool:
+    if row.enrolment is None:  # a coach's digest (programs.digests): only if someone is flagged
+        return summary is not None and summary.worth_sending(row.scheduled_for, now)
     if not row.enrolment.is_current and row.kind != reminders.Kind.COACH_ALERT:
         return False
     return reminders.still_wanted(recipient, row.kind, row.key, row.scheduled_for, now)

@@ -36,6 +36,8 @@ class Kind(StrEnum):
     NUDGE = "nudge"
     COMPLETE = "complete"
     COACH_ALERT = "coach_alert"
+    COACH_MESSAGE = "coach_message"
+    COACH_DIGEST = "coach_digest"  # planned by programs.digests, not by `plan`
 
 
 KIND_LABELS = {
@@ -45,6 +47,8 @@ KIND_LABELS = {
     Kind.NUDGE: "Nudge",
     Kind.COMPLETE: "Program complete",
     Kind.COACH_ALERT: "Red-flag alert to coach",
+    Kind.COACH_MESSAGE: "Message from her coach",
+    Kind.COACH_DIGEST: "Daily digest to coach",
 }
 
 # The kinds she can turn off one by one; "complete" goes with the stage news.
@@ -144,7 +148,7 @@ def still_wanted(
     recipient: Recipient, kind: str, key: str, due_at: datetime, now: datetime
 ) -> bool:
     """Just before sending: would planning still ask for this, at this time, and is it fresh?"""
-    if kind == Kind.COACH_ALERT:
+    if kind in (Kind.COACH_ALERT, Kind.COACH_MESSAGE):
         return True
     if kind in EXPIRES and now - due_at > STALE_AFTER:
         return False

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
-from programs import outbox
+from programs import digests, outbox
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,10 @@ RETRY = {
 
 @shared_task(**RETRY)
 def plan_notifications() -> dict:
-    """Plan every current enrolment's notifications for the next 48 hours."""
-    report = outbox.plan_all(timezone.now())
+    """Plan every current enrolment's notifications, and every coach's digests, for the next
+    48 hours."""
+    now = timezone.now()
+    report = outbox.plan_all(now)
     log.info(
         "planned %s enrolments in %s batches: %s created, %s moved, %s cancelled",
         report.enrolments,
@@ -38,7 +40,16 @@ def plan_notifications() -> dict:
         report.moved,
         report.cancelled,
     )
-    return vars(report)
+    digest_report = digests.plan_digests(now)
+    log.info(
+        "planned digests for %s coaches in %s batches: %s created, %s moved, %s cancelled",
+        digest_report.coaches,
+        digest_report.batches,
+        digest_report.created,
+        digest_report.moved,
+        digest_report.cancelled,
+    )
+    return {**vars(report), "digests": vars(digest_report)}
 
 
 @shared_task(**RETRY)
@@ -65,3 +76,12 @@ def send_due_notifications() -> dict:
             report.batches,
         )
     return {k: v for k, v in vars(report).items() if k != "errors"}
+
+
+def send_soon() -> None:
+    """Queue a sender now instead of waiting for the next dispatch tick. If the broker cannot
+    be reached, the row is safe in the outbox and that tick sends it."""
+    try:
+        send_due_notifications.delay()
+    except Exception:
+        log.exception("could not queue a sender; the next dispatch tick will send")

@@ -2,7 +2,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from programs.forms import EmailAuthenticationForm
-from programs.views import accounts, catalogue, checkins, coaching, emails, enrolment
+from programs.views import (
+    accounts,
+    catalogue,
+    checkins,
+    coaching,
+    dashboard,
+    emails,
+    enrolment,
+    invitations,
+)
 
 urlpatterns = [
     path("", catalogue.home, name="home"),
@@ -24,7 +33,18 @@ urlpatterns = [
     path("checkin/<str:token>/", checkins.checkin_link, name="checkin_link"),
     path("enrolments/<int:pk>/emails/", emails.preferences, name="preferences"),
     path("email/unsubscribe/<str:token>/", emails.unsubscribe, name="unsubscribe"),
-    path("coach/enrolments/<int:pk>/clear-hold/", coaching.clear_hold, name="clear_hold"),
+    path("coach/", dashboard.dashboard, name="dashboard"),
+    path("coach/clients.csv", dashboard.export_csv, name="export_csv"),
+    path("coach/settings/", invitations.coach_settings, name="coach_settings"),
+    path("coach/invitations/", invitations.invitations, name="invitations"),
+    path("invite/<str:token>/", invitations.accept, name="accept_invitation"),
+    path("coach/clients/<int:pk>/", coaching.client, name="client"),
+    path("coach/clients/<int:pk>/clear-hold/", coaching.clear_hold, name="clear_hold"),
+    path("coach/clients/<int:pk>/pause/", coaching.pause, name="client_pause"),
+    path("coach/clients/<int:pk>/resume/", coaching.resume, name="client_resume"),
+    path("coach/clients/<int:pk>/stages/", coaching.stage_override, name="client_stage"),
+    path("coach/clients/<int:pk>/notes/", coaching.note, name="client_note"),
+    path("coach/clients/<int:pk>/message/", coaching.message, name="client_message"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path(
         "accounts/login/",

@@ -7,7 +7,7 @@ import time_machine
 from django.core import signing
 from django.urls import reverse
 
-from programs import links, safety
+from programs import links, roles, safety
 from programs.models import CheckIn, Hold, Notification
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,9 @@ def answers(**overrides):
 
 @pytest.fixture
 def coach(django_user_model):
-    return django_user_model.objects.create_user("coach@example.com", "coach@example.com", "x")
+    user = django_user_model.objects.create_user("coach@example.com", "coach@example.com", "x")
+    roles.make_coach(user)
+    return user
 
 
 @pytest.fixture
@@ -136,6 +138,7 @@ def test_a_hold_stops_the_program_clock_until_cleared(member, enrolment, coach, 
 def test_another_coach_cannot_clear_the_hold(member, enrolment, client, django_user_model):
     member.post(checkin_url(enrolment), answers(warning_signs=["numbness"]))
     stranger = django_user_model.objects.create_user("other@example.com", "other@example.com")
+    roles.make_coach(stranger)
     client.force_login(stranger)
     assert client.post(reverse("clear_hold", args=[enrolment.pk])).status_code == 404
     assert Hold.objects.get().cleared_at is None
@@ -143,7 +146,7 @@ def test_another_coach_cannot_clear_the_hold(member, enrolment, client, django_u
 
 def test_the_enrollee_cannot_clear_her_own_hold(member, enrolment):
     member.post(checkin_url(enrolment), answers(warning_signs=["numbness"]))
-    assert member.post(reverse("clear_hold", args=[enrolment.pk])).status_code == 404
+    assert member.post(reverse("clear_hold", args=[enrolment.pk])).status_code == 403
 
 
 def test_staff_can_clear_any_hold(member, enrolment, client, django_user_model):

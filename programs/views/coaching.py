@@ -1,35 +1,302 @@
-"""What a coach does for her clients. Another coach's client answers 404."""
+"""A coach's view of one client, and what she does for her. Another coach's client is 404."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from programs import checkins
-from programs.models import Enrolment
+from programs import (
+    adherence,
+    charts,
+    checkins,
+    clients,
+    coaching,
+    outbox,
+    reminders,
+    roles,
+    safety,
+    schedule,
+    tasks,
+)
+from programs.forms import CoachMessageForm, CoachNoteForm, StageOverrideForm
+from programs.models import (
+    CoachAction,
+    Enrolment,
+    Notification,
+    Prescription,
+    SessionLog,
+    Stage,
+    StageOverride,
+)
 
 
-def clients_of(user):
-    """The enrolments a user may act on as a coach: her own clients, or all for staff."""
-    if user.is_staff:
-        return Enrolment.objects.all()
-    return Enrolment.objects.filter(coach=user)
+def coach_required(view):
+    """Logged in (else to the log-in page), and a coach or staff (else 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not (request.user.is_staff or roles.is_coach(request.user)):
+            raise PermissionDenied("This page is for coaches.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
-@login_required
+def client_enrolment(request, pk: int) -> Enrolment:
+    """The enrolment `pk`, with what her schedule needs, if the user looks after it; 404 for
+    anyone else's."""
+    stages = Stage.objects.prefetch_related(
+        Prefetch("prescriptions", queryset=Prescription.objects.select_related("exercise"))
+    )
+    enrolments = (
+        clients.enrolments_of(request.user)
+        .select_related("user", "program", "coach")
+        .prefetch_related(
+            Prefetch("program__stages", queryset=stages), "pauses", "holds", "overrides"
+        )
+    )
+    return get_object_or_404(enrolments, pk=pk)
+
+
+@coach_required
+def client(request, pk):
+    """Everything about one client: where she is, her charts, her timeline, her answers."""
+    enrolment = client_enrolment(request, pk)
+    now = timezone.now()
+    facts = enrolment.facts()
+    logs = list(
+        SessionLog.objects.filter(enrolment=enrolment).values_list("prescription_id", "local_date")
+    )
+    checkin_list = list(enrolment.checkins.order_by("-submitted_at"))
+    pains = [c.pain for c in reversed(checkin_list)]
+    failing = enrolment.notifications.filter(status=Notification.Status.FAILED).count()
+    summary = coaching.client(facts, now, logs, pains, failing)
+    tallies = adherence.weekly(facts, logs, now)
+    notifications = list(
+        enrolment.notifications.filter(
+            status__in=[Notification.Status.SENT, Notification.Status.FAILED]
+        ).order_by("-scheduled_for")[:100]
+    )
+    actions = list(enrolment.actions.select_related("actor"))
+    stages = list(enrolment.program.stages.all())
+    overrides = {o.stage_id: o for o in enrolment.overrides.all()}
+    context = {
+        "enrolment": enrolment,
+        "summary": summary,
+        "snap": summary.snapshot,
+        "flag_labels": [coaching.FLAG_LABELS[f] for f in summary.flags],
+        "hold": next((h for h in enrolment.holds.all() if h.is_open), None),
+        "pain_chart": charts.pain_line(pains, width=320, height=80),
+        "adherence_chart": charts.percent_bars([t.percent for t in tallies], width=320),
+        "tallies": tallies,
+        "checkins": [_answers(c) for c in checkin_list],
+        "timeline": _timeline(enrolment, logs, checkin_list, notifications, actions),
+        "stages": [
+            (stage, summary.snapshot.state_of(stage.pk), overrides.get(stage.pk))
+            for stage in stages
+        ],
+        "note_form": CoachNoteForm(),
+        "message_form": CoachMessageForm(),
+        "stage_form": StageOverrideForm(stages=stages),
+    }
+    return render(request, "coach/client.html", context)
+
+
+def _answers(checkin) -> dict:
+    return {
+        "checkin": checkin,
+        "sites": [safety.PAIN_SITES.get(code, code) for code in checkin.pain_sites],
+        "warnings": [safety.describe(code) for code in checkin.warning_signs],
+        "urgent": [safety.describe(code) for code in checkin.urgent_signs],
+    }
+
+
+def _timeline(enrolment, logs, checkin_list, notifications, actions) -> list[dict]:
+    """Her history, newest first: sessions (a line a day), check-ins, pauses, holds, coach
+    actions and notes, and the emails sent or failed."""
+    entries = []
+    per_day: dict = {}
+    for _, day in logs:
+        per_day[day] = per_day.get(day, 0) + 1
+    for day, count in per_day.items():
+        at = schedule.local_instant(day, time(23, 59), enrolment.tz)
+        entries.append({"at": at, "kind": "session", "text": f"Logged {count} exercise(s)"})
+    for c in checkin_list:
+        tier = {0: "", 1: " (red flag)", 2: " (urgent)"}[c.tier]
+        entries.append(
+            {
+                "at": c.submitted_at,
+                "kind": "checkin",
+                "text": f"Week {c.week} check-in{tier}",
+                "anchor": f"checkin-{c.pk}",
+            }
+        )
+    for p in enrolment.pauses.all():
+        entries.append({"at": p.started_at, "kind": "pause", "text": "Program paused"})
+        if p.ended_at:
+            entries.append({"at": p.ended_at, "kind": "pause", "text": "Program resumed"})
+    for h in enrolment.holds.all():
+        entries.append({"at": h.started_at, "kind": "hold", "text": f"Tier {h.tier} hold began"})
+        if h.cleared_at:
+            who = h.cleared_by.get_full_name() or h.cleared_by.email if h.cleared_by else "staff"
+            entries.append({"at": h.cleared_at, "kind": "hold", "text": f"Hold cleared by {who}"})
+    for a in actions:
+        who = (a.actor.get_full_name() or a.actor.email) if a.actor else "someone"
+        entries.append(
+            {
+                "at": a.at,
+                "kind": a.kind,
+                "text": f"{who}: {a.get_kind_display()}",
+                "detail": a.detail,
+            }
+        )
+    for n in notifications:
+        label = reminders.KIND_LABELS.get(n.kind, n.kind)
+        if n.status == Notification.Status.SENT:
+            entries.append(
+                {"at": n.sent_at or n.scheduled_for, "kind": "email", "text": f"{label} sent"}
+            )
+        else:
+            entries.append(
+                {
+                    "at": n.scheduled_for,
+                    "kind": "failed",
+                    "text": f"{label} failed",
+                    "detail": n.last_error,
+                }
+            )
+    entries.sort(key=lambda e: e["at"], reverse=True)
+    return entries
+
+
+def _record(enrolment: Enrolment, actor, kind: str, now: datetime, detail: str = "") -> CoachAction:
+    return CoachAction.objects.create(
+        enrolment=enrolment, actor=actor, kind=kind, detail=detail, at=now
+    )
+
+
+@coach_required
+@require_POST
+def pause(request, pk):
+    return _status_change(request, pk, Enrolment.pause, CoachAction.Kind.PAUSED, "Paused.")
+
+
+@coach_required
+@require_POST
+def resume(request, pk):
+    return _status_change(request, pk, Enrolment.resume, CoachAction.Kind.RESUMED, "Resumed.")
+
+
+def _status_change(request, pk, change, kind, success):
+    enrolment = client_enrolment(request, pk)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            change(enrolment, now)
+            _record(enrolment, request.user, kind, now)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        outbox.plan_for(enrolment, now)
+        messages.success(request, success)
+    return redirect("client", pk=enrolment.pk)
+
+
+@coach_required
+@require_POST
+def stage_override(request, pk):
+    """Open a stage before its week, hold one after it, or release either."""
+    enrolment = client_enrolment(request, pk)
+    stages = list(enrolment.program.stages.all())
+    form = StageOverrideForm(request.POST, stages=stages)
+    if not form.is_valid():
+        messages.error(request, "Choose a stage and what to do with it.")
+        return redirect("client", pk=enrolment.pk)
+    stage, action = form.cleaned_data["stage"], form.cleaned_data["action"]
+    now = timezone.now()
+    with transaction.atomic():
+        if action == "release":
+            StageOverride.objects.filter(enrolment=enrolment, stage=stage).delete()
+            kind = CoachAction.Kind.RELEASED_STAGE
+        else:
+            StageOverride.objects.update_or_create(
+                enrolment=enrolment,
+                stage=stage,
+                defaults={"action": action, "created_at": now, "created_by": request.user},
+            )
+            kind = (
+                CoachAction.Kind.OPENED_STAGE if action == "open" else CoachAction.Kind.HELD_STAGE
+            )
+        _record(enrolment, request.user, kind, now, detail=stage.title)
+    outbox.plan_for(enrolment, now)
+    messages.success(request, f"{CoachAction.Kind(kind).label}: {stage.title}.")
+    return redirect("client", pk=enrolment.pk)
+
+
+@coach_required
+@require_POST
+def note(request, pk):
+    enrolment = client_enrolment(request, pk)
+    form = CoachNoteForm(request.POST)
+    if form.is_valid():
+        _record(
+            enrolment,
+            request.user,
+            CoachAction.Kind.NOTE,
+            timezone.now(),
+            form.cleaned_data["text"],
+        )
+        messages.success(request, "Note saved. Only coaches and staff see it.")
+    else:
+        messages.error(request, form.errors["text"][0])
+    return redirect("client", pk=enrolment.pk)
+
+
+@coach_required
+@require_POST
+def message(request, pk):
+    """Email her, through the outbox like every other email."""
+    enrolment = client_enrolment(request, pk)
+    form = CoachMessageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["text"][0])
+        return redirect("client", pk=enrolment.pk)
+    now = timezone.now()
+    with transaction.atomic():
+        action = _record(
+            enrolment, request.user, CoachAction.Kind.MESSAGE, now, form.cleaned_data["text"]
+        )
+        Notification.objects.create(
+            enrolment=enrolment,
+            recipient=enrolment.user,
+            kind=reminders.Kind.COACH_MESSAGE,
+            key=f"message-{action.pk}",
+            scheduled_for=now,
+            due_at=now,
+        )
+        transaction.on_commit(tasks.send_soon)
+    messages.success(request, "Message on its way.")
+    return redirect("client", pk=enrolment.pk)
+
+
+@coach_required
 @require_POST
 def clear_hold(request, pk):
-    enrolment = get_object_or_404(clients_of(request.user), pk=pk)
+    enrolment = client_enrolment(request, pk)
     try:
         checkins.clear_hold(enrolment, request.user, timezone.now())
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
         messages.success(request, "Hold cleared. Her program moves on again.")
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        return redirect(next_url)
-    return redirect("home")
+    return redirect("client", pk=enrolment.pk)

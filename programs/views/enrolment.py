@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from programs import adherence, outbox, schedule
 from programs.forms import ClearanceForm, EnrolmentForm
 from programs.models import Enrolment, Prescription, Program, SessionLog, Stage
+from programs.views import invitations
 
 
 def _enrolments():
@@ -22,7 +23,7 @@ def _enrolments():
         Prefetch("prescriptions", queryset=Prescription.objects.select_related("exercise"))
     )
     return Enrolment.objects.select_related("program").prefetch_related(
-        Prefetch("program__stages", queryset=stages), "pauses", "holds"
+        Prefetch("program__stages", queryset=stages), "pauses", "holds", "overrides"
     )
 
 
@@ -45,6 +46,8 @@ def enrol(request, slug):
         try:
             with transaction.atomic():
                 enrolment = form.save()
+                # A coach's invitation she opened: that coach becomes hers.
+                invitations.accept_pending(request, enrolment, timezone.now())
         except IntegrityError:
             # A second tab enrolled between validation and saving.
             form.add_error(None, "You are already enrolled in this program.")

@@ -138,7 +138,7 @@ def _log_sessions(enrolment: Enrolment, seed: str, now: datetime) -> int:
     """
     enrolment = (
         Enrolment.objects.select_related("program")
-        .prefetch_related("program__stages__prescriptions", "pauses", "holds")
+        .prefetch_related("program__stages__prescriptions", "pauses", "holds", "overrides")
         .get(pk=enrolment.pk)
     )
     facts = enrolment.facts()
