@@ -485,7 +485,7 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(max_length=12, choices=list(reminders.KIND_LABELS.items()))
+    kind = models.CharField(max_length=20, choices=list(reminders.KIND_LABELS.items()))
     key = models.CharField(max_length=40, help_text="Her local date, program week or stage.")
     scheduled_for = models.DateTimeField(help_text="When planning wants it sent.")
     due_at = models.DateTimeField(

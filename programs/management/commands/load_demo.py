@@ -21,10 +21,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from programs import roles, schedule
+from programs import roles, safety, schedule
 from programs.default_program import DEFAULT_PROGRAM, EXERCISES
 from programs.loading import load_program
-from programs.models import Enrolment, Prescription, Program, SessionLog
+from programs.models import (
+    CheckIn,
+    CoachProfile,
+    Enrolment,
+    Hold,
+    Prescription,
+    Program,
+    SessionLog,
+)
 
 COACH_EMAIL = "coach@example.com"
 COACH_PASSWORD = "demo-coach-2026"
@@ -41,13 +49,28 @@ class DemoMother:
     caesarean: bool
     cleared: bool
     reminder_time: time
+    pains: tuple[int, ...] = ()  # her weekly check-ins so far
+    last_signs: tuple[str, ...] = ()  # warning signs in her latest check-in
 
 
 MOTHERS = (
     DemoMother("amira@example.com", "Amira", "Europe/London", 3, 7, False, False, time(8, 0)),
-    DemoMother("bea@example.com", "Bea", "America/New_York", 10, 9, True, True, time(7, 30)),
-    DemoMother("chloe@example.com", "Chloe", "Asia/Kolkata", 24, 10, False, True, time(8, 0)),
-    DemoMother("dee@example.com", "Dee", "Australia/Sydney", 40, 12, False, True, time(9, 0)),
+    DemoMother("bea@example.com", "Bea", "America/New_York", 10, 9, True, True, time(7, 30), (5,)),
+    DemoMother(
+        "chloe@example.com", "Chloe", "Asia/Kolkata", 24, 10, False, True, time(8, 0), (6, 4, 3)
+    ),
+    DemoMother(
+        "dee@example.com",
+        "Dee",
+        "Australia/Sydney",
+        40,
+        12,
+        False,
+        True,
+        time(9, 0),
+        (5, 4, 3, 3, 5),
+        ("leg",),
+    ),
 )
 
 
@@ -63,6 +86,7 @@ class Command(BaseCommand):
 
             coach, created = _user(COACH_EMAIL, COACH_PASSWORD, "Dana", "Coach")
             roles.make_coach(coach)
+            CoachProfile.objects.get_or_create(user=coach, defaults={"timezone": "Europe/London"})
             users_created = int(created)
             enrolments_created = 0
             logs_created = 0
@@ -71,6 +95,8 @@ class Command(BaseCommand):
                 users_created += created
                 enrolment, created = _enrolment(user, program, coach, mother, now)
                 enrolments_created += created
+                if created:
+                    _check_ins(enrolment, mother, now)
                 logs_created += _log_sessions(enrolment, mother.email, now)
 
         self.stdout.write(
@@ -177,3 +203,32 @@ def _paused_all_day(facts: schedule.EnrolmentFacts, day: date) -> bool:
     return schedule.program_day_on(facts, day + timedelta(days=1)) == schedule.program_day_on(
         facts, day
     )
+
+
+def _check_ins(enrolment: Enrolment, mother: DemoMother, now: datetime) -> None:
+    """Her weekly check-ins, each on the evening a week ended; a red flag in the last one
+    holds her program, as a real one would."""
+    previous = None
+    for week, pain in enumerate(mother.pains, start=1):
+        at = schedule.local_instant(
+            enrolment.start_date + timedelta(days=7 * week - 1), time(20, 0), enrolment.tz
+        )
+        if at > now:
+            break
+        signs = mother.last_signs if week == len(mother.pains) else ()
+        assessment = safety.assess(pain, signs, previous_pain=previous)
+        checkin = CheckIn.objects.create(
+            enrolment=enrolment,
+            week=week,
+            submitted_at=at,
+            pain=pain,
+            pain_sites=["low_back"] if pain else [],
+            warning_signs=list(signs),
+            sessions_felt=CheckIn.Felt.RIGHT,
+            tier=assessment.tier,
+        )
+        if assessment.holds_program:
+            Hold.objects.create(
+                enrolment=enrolment, tier=assessment.tier, checkin=checkin, started_at=at
+            )
+        previous = pain
