@@ -89,11 +89,17 @@ def weekly(
 def last_days(
     facts: schedule.EnrolmentFacts, logs: list[tuple[int, date]], now: datetime, days: int = 7
 ) -> WeekTally:
-    """The last `days` local days (today included) against today's daily list."""
+    """The last `days` local days (today included) against today's daily list; in her first
+    days, only the days since she started, each prescription asking for at most one session a
+    day."""
     snap = schedule.snapshot(facts, now)
-    targets = [Target(p.key, p.days_per_week) for s in snap.focus for p in s.prescriptions]
-    first = snap.today - timedelta(days=days - 1)
-    return tally_week(snap.week, first, snap.today, targets, logs)
+    # A window reaching back before her start only counts the days since she started.
+    first = max(snap.today - timedelta(days=days - 1), facts.start_date)
+    length = (snap.today - first).days + 1
+    targets = [
+        Target(p.key, min(p.days_per_week, length)) for s in snap.focus for p in s.prescriptions
+    ]
+    return tally_week(snap.week, first, snap.today, targets if length > 0 else [], logs)
 
 
 def overall(tallies: Iterable[WeekTally]) -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""Signed links for emails: a check-in that expires, and a one-click unsubscribe that doesn't.
+"""Signed links for emails: a check-in that expires, a one-click unsubscribe that doesn't, and a
+coach's invitation to a new client (14 days).
 
 The tokens carry ids and a kind or week, never health data, and are signed with SECRET_KEY
 through Django's signing framework, so they cannot be forged or edited.
@@ -53,3 +54,26 @@ def read_unsubscribe(token: str) -> tuple[int, str]:
         return int(data["e"]), str(data["k"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
         raise BadLink("This link is not valid.") from error
+
+
+INVITATION_SALT = "programs.invitation"
+INVITATION_MAX_AGE = timedelta(days=14)
+
+
+def invitation_token(invitation_pk: int) -> str:
+    return signing.dumps({"i": invitation_pk}, salt=INVITATION_SALT, compress=True)
+
+
+def invitation_url(invitation_pk: int) -> str:
+    return absolute(reverse("accept_invitation", args=[invitation_token(invitation_pk)]))
+
+
+def read_invitation(token: str) -> int:
+    """The invitation pk from an invitation link's token, or BadLink."""
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE)
+        return int(data["i"])
+    except signing.SignatureExpired as error:
+        raise BadLink("This invitation has expired. Ask your coach for a new one.") from error
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
+        raise BadLink("This invitation link is not valid.") from error

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from programs.forms import SignupForm
+from programs.views import invitations
 
 
 def signup(request):
@@ -16,7 +17,10 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect(next_url or "home")
 
-    form = SignupForm(request.POST or None)
+    # Invited by a coach: her invitation's address to start with (she may use another).
+    invitation = invitations.pending(request)
+    initial = {"email": invitation.email} if invitation else {}
+    form = SignupForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
