@@ -28,6 +28,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -378,10 +379,33 @@ class Worker:
         self.output.join(timeout)
 
 
-def worker_env(database: str, redis_url: str, smtp_port: int) -> dict[str, str]:
+def test_database_url() -> str:
+    """The test database, as a URL another process can open: a file for SQLite, the test
+    database on the same server for PostgreSQL."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        database = Path(settings["NAME"]).resolve()
+        assert database.is_file(), f"the worker needs the test database as a file: {database}"
+        return f"sqlite:///{database}"
+    assert connection.vendor == "postgresql", connection.vendor
+    user = quote(settings.get("USER") or "", safe="")
+    password = quote(settings.get("PASSWORD") or "", safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings.get("HOST") or ""
+    port = settings.get("PORT") or ""
+    if host.startswith("/"):  # a Unix socket directory
+        return f"postgres://{credentials}/{settings['NAME']}?host={quote(host, safe='')}" + (
+            f"&port={port}" if port else ""
+        )
+    return f"postgres://{credentials}{host}{':' + str(port) if port else ''}/{settings['NAME']}"
+
+
+def worker_env(database_url: str, redis_url: str, smtp_port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"sqlite:///{database}",
+        DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(smtp_port),
@@ -399,12 +423,7 @@ def celery_worker_fixture(
     django_db_setup: None, valkey: ValkeyServer, smtp_server: SmtpServer
 ) -> Iterator[Worker]:
     """A real Celery worker on the test database, the Valkey and the SMTP server, for a module."""
-    from django.db import connection
-
-    database = str(Path(connection.settings_dict["NAME"]).resolve())
-    assert connection.vendor == "sqlite" and Path(database).is_file(), (
-        f"the worker needs the test database as a file, not {database!r}"
-    )
+    database = test_database_url()
     proc = subprocess.Popen(
         [
             sys.executable,
