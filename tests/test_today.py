@@ -233,3 +233,21 @@ def test_withdrawn_program_says_so_and_offers_no_logging(member, make_enrolment,
     assert b"You left this program" in content
     assert b"Mark done" not in content
     assert Enrolment.objects.get().status == "withdrawn"
+
+
+def test_locked_stages_say_why_when_held_or_kept_closed(member, make_enrolment, clock):
+    from programs.models import Hold, StageOverride
+
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    StageOverride.objects.create(
+        enrolment=enrolment,
+        stage=enrolment.program.stages.get(slug="deep-core"),
+        action="hold",
+        created_at=datetime(2026, 3, 10, tzinfo=UTC),
+    )
+    Hold.objects.create(enrolment=enrolment, tier=1, started_at=datetime(2026, 3, 10, tzinfo=UTC))
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "Your coach is keeping this stage closed for now" in content
+    assert "opens once the hold is cleared" in content
+    assert "New stages are on hold" in content
