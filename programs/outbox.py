@@ -190,7 +190,8 @@ def _recipients(batch: list[Enrolment], specs: dict[int, tuple]) -> dict[int, re
     for pk, key in Notification.objects.filter(
         enrolment_id__in=ids,
         kind=reminders.Kind.NUDGE,
-        status__in=[Status.SENDING, Status.SENT, Status.FAILED],
+        # Not SENDING: a nudge being delivered right now must not count against itself.
+        status__in=[Status.SENT, Status.FAILED],
     ).values_list("enrolment_id", "key"):
         nudged.setdefault(pk, set()).add(int(key.removeprefix("week-")))
     return {

@@ -361,3 +361,14 @@ def test_the_commands_plan_and_send(make_enrolment, clock):
     call_command("send_notifications", stdout=out)
     assert "Sent 1," in out.getvalue()
     assert len(mail.outbox) == 1
+
+
+def test_a_due_nudge_is_sent_not_mistaken_for_one_already_sent(make_enrolment):
+    enrolment = make_enrolment()
+    SessionLog.objects.all().delete()  # no session since she started on 2 March
+    outbox.plan_all(datetime(2026, 3, 5, 7, 0, tzinfo=UTC))
+    assert ("nudge", "week-1", "pending") in rows()
+    report = outbox.send_due(clock=lambda: datetime(2026, 3, 5, 8, 1, tzinfo=UTC))
+    assert (report.sent, report.cancelled) == (1, 0)
+    assert mail.outbox[0].subject == "Five minutes for you today?"
+    assert enrolment.notifications.get(kind="nudge").status == "sent"
