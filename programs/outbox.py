@@ -23,7 +23,7 @@ import smtplib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -186,21 +186,22 @@ def _recipients(batch: list[Enrolment], specs: dict[int, tuple]) -> dict[int, re
         .annotate(last=Max("local_date"))
         .values_list("enrolment_id", "last")
     )
-    nudged: dict[int, set[int]] = {}
-    for pk, key in Notification.objects.filter(
+    zones = {e.pk: e.tz for e in batch}
+    nudges: dict[int, set[tuple[int, date]]] = {}
+    for pk, key, scheduled_for in Notification.objects.filter(
         enrolment_id__in=ids,
         kind=reminders.Kind.NUDGE,
-        # Not SENDING: a nudge being delivered right now must not count against itself.
-        status__in=[Status.SENT, Status.FAILED],
-    ).values_list("enrolment_id", "key"):
-        nudged.setdefault(pk, set()).add(int(key.removeprefix("week-")))
+        status__in=[Status.SENDING, Status.SENT, Status.FAILED],
+    ).values_list("enrolment_id", "key", "scheduled_for"):
+        week = int(key.removeprefix("week-"))
+        nudges.setdefault(pk, set()).add((week, scheduled_for.astimezone(zones[pk]).date()))
     return {
         e.pk: reminders.Recipient(
             facts=e.facts(specs[e.program_id]),
             reminder_time=e.reminder_time,
             turned_off=e.turned_off,
             last_session=last_sessions.get(e.pk),
-            nudged_weeks=frozenset(nudged.get(e.pk, ())),
+            nudges=frozenset(nudges.get(e.pk, ())),
         )
         for e in batch
     }

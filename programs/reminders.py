@@ -77,7 +77,8 @@ class Recipient:
     reminder_time: time
     turned_off: frozenset[str] = frozenset()  # values of OPTIONAL
     last_session: date | None = None  # her last logged local date
-    nudged_weeks: frozenset[int] = frozenset()  # program weeks already nudged
+    # Nudges already on their way or sent: (program week, her local date it was for).
+    nudges: frozenset[tuple[int, date]] = frozenset()
 
 
 def plan(recipient: Recipient, start: datetime, end: datetime) -> list[Planned]:
@@ -88,7 +89,7 @@ def plan(recipient: Recipient, start: datetime, end: datetime) -> list[Planned]:
     planned: list[Planned] = []
     day = start.astimezone(facts.tz).date() - timedelta(days=1)
     last = end.astimezone(facts.tz).date() + timedelta(days=1)
-    nudged = set(recipient.nudged_weeks)
+    nudged = {week for week, _ in recipient.nudges}
     while day <= last:
         at = schedule.local_instant(day, recipient.reminder_time, facts.tz)
         if start <= at < end:
@@ -127,10 +128,14 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
         return items
     facts = recipient.facts
     idle = days_without_session(facts.start_date, recipient.last_session, day)
+    nudge = Planned(Kind.NUDGE, f"week-{snap.week}", at)
+    if (snap.week, day) in recipient.nudges:
+        items.append(nudge)  # that day's email was the nudge; nothing more
+        return items
     if idle >= NUDGE_AFTER_DAYS and snap.week not in nudged:
         nudged.add(snap.week)
         if "nudge" not in recipient.turned_off:
-            items.append(Planned(Kind.NUDGE, f"week-{snap.week}", at))
+            items.append(nudge)
             return items
     items.append(Planned(Kind.SESSION, day.isoformat(), at))
     return items

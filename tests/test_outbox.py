@@ -372,3 +372,13 @@ def test_a_due_nudge_is_sent_not_mistaken_for_one_already_sent(make_enrolment):
     assert (report.sent, report.cancelled) == (1, 0)
     assert mail.outbox[0].subject == "Five minutes for you today?"
     assert enrolment.notifications.get(kind="nudge").status == "sent"
+
+
+def test_planning_after_a_nudge_went_out_adds_no_session_reminder_that_day(make_enrolment):
+    make_enrolment()
+    SessionLog.objects.all().delete()
+    outbox.plan_all(datetime(2026, 3, 5, 7, 0, tzinfo=UTC))
+    outbox.send_due(clock=lambda: datetime(2026, 3, 5, 8, 1, tzinfo=UTC))
+    outbox.plan_all(datetime(2026, 3, 5, 8, 5, tzinfo=UTC))  # 08:00 is within the grace
+    assert not Notification.objects.filter(kind="session", key="2026-03-05").exists()
+    assert len(mail.outbox) == 1

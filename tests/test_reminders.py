@@ -220,9 +220,15 @@ def test_at_most_one_nudge_a_week():
     r = recipient(last_session=date(2026, 3, 3))
     items = plan(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 9))
     assert [i.kind for i in items].count(Kind.NUDGE) == 1
-    r = recipient(last_session=date(2026, 3, 3), nudged_weeks=frozenset({1}))
-    items = plan(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 9))
+    r = recipient(last_session=date(2026, 3, 3), nudges=frozenset({(1, date(2026, 3, 5))}))
+    items = plan(r, local("Europe/London", 2026, 3, 6), local("Europe/London", 2026, 3, 9))
     assert Kind.NUDGE not in [i.kind for i in items]
+
+
+def test_the_day_a_nudge_went_out_gets_nothing_more():
+    r = recipient(last_session=date(2026, 3, 3), nudges=frozenset({(1, date(2026, 3, 7))}))
+    got = kinds(r, local("Europe/London", 2026, 3, 7), local("Europe/London", 2026, 3, 8))
+    assert got == [("nudge", "week-1")]  # the same row again, so no session reminder too
 
 
 def test_no_session_ever_counts_from_the_start():
