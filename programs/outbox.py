@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Max, Prefetch, Q
 from django.utils import timezone
 
@@ -39,7 +41,9 @@ log = logging.getLogger(__name__)
 PLAN_AHEAD = timedelta(hours=48)
 # Rows for moments just past are still planned, so a late planning run loses nothing.
 PLAN_GRACE = timedelta(minutes=15)
-LEASE = timedelta(minutes=10)  # longer than a batch can take (the task time limit is 5 min)
+# The default lease, longer than a batch can take (the task time limit is 5 min); the setting
+# OUTBOX_LEASE_SECONDS overrides it (fault tests shorten it to see dead senders' rows retaken).
+LEASE = timedelta(minutes=10)
 BACKOFF_CAP = timedelta(hours=1)
 
 Status = Notification.Status
@@ -49,6 +53,11 @@ PLANNED_KINDS = [k.value for k in reminders.OPTIONAL]
 
 def _batch_size(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
+
+
+def lease() -> timedelta:
+    """How long a claim holds before another dispatcher may take the row again."""
+    return timedelta(seconds=float(getattr(settings, "OUTBOX_LEASE_SECONDS", 600)))
 
 
 # Planning
@@ -240,7 +249,7 @@ def claim(now: datetime, limit: int) -> list[Notification]:
         Notification.objects.filter(_claimable(now), pk__in=candidates).update(
             status=Status.SENDING,
             claim=token,
-            claimed_until=now + LEASE,
+            claimed_until=now + lease(),
             attempts=F("attempts") + 1,
         )
     return list(
@@ -263,6 +272,8 @@ class DeliveryReport:
     cancelled: int = 0
     batches: int = 0
     errors: list[str] = field(default_factory=list)
+    # The mail server could not be reached: the rest waits for the next dispatch tick.
+    unreachable: bool = False
 
 
 class TemporaryFailure(Exception):
@@ -278,7 +289,8 @@ def send_due(
     batch_size: int | None = None,
     max_batches: int | None = None,
 ) -> DeliveryReport:
-    """Claim and deliver due rows batch by batch until none is due (or `max_batches`)."""
+    """Claim and deliver due rows batch by batch until none is due (or `max_batches`, or the
+    mail server cannot be reached)."""
     batch_size = batch_size or _batch_size("OUTBOX_SEND_BATCH", 100)
     report = DeliveryReport()
     while max_batches is None or report.batches < max_batches:
@@ -288,6 +300,8 @@ def send_due(
         report.batches += 1
         report.claimed += len(rows)
         deliver(rows, clock, report)
+        if report.unreachable:
+            break  # the next batch would meet the same closed door
     return report
 
 
@@ -323,6 +337,7 @@ def deliver(rows: list[Notification], clock: Callable[[], datetime], report: Del
                 if _connection_lost(error):
                     # The server is gone: hand back the rest of the batch for a later try.
                     _hand_back(rows[index + 1 :], now)
+                    report.unreachable = True
                     break
             except PermanentFailure as error:
                 _finish(row, status=Status.FAILED, last_error=str(error))
@@ -403,5 +418,29 @@ def _hand_back(rows: list[Notification], now: datetime) -> None:
 
 
 def _finish(row: Notification, **changes) -> None:
-    """Record an outcome, if the row is still ours (its lease was not taken over)."""
-    Notification.objects.filter(pk=row.pk, claim=row.claim).update(claimed_until=None, **changes)
+    """Record an outcome, if the row is still ours (its lease was not taken over).
+
+    The message may already be out: if the database is unreachable for a moment (a restart, a
+    failover), keep trying, on a new connection each time, for as long as the lease is ours,
+    rather than leave the row to be claimed and sent again once the lease runs out.
+    """
+    pause = 0.1
+    while True:
+        try:
+            Notification.objects.filter(pk=row.pk, claim=row.claim).update(
+                claimed_until=None, **changes
+            )
+            return
+        except (OperationalError, InterfaceError) as error:
+            db = connections[Notification.objects.db]
+            until = row.claimed_until
+            late = until is None or timezone.now() + timedelta(seconds=pause) >= until
+            if db.in_atomic_block or late:
+                raise
+            log.warning(
+                "notification %s: recording its outcome failed, retrying: %s", row.pk, error
+            )
+            with suppress(DatabaseError):
+                db.close()  # the next query connects afresh
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)

@@ -1,7 +1,36 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin
+from django.http import Http404, HttpResponse
 from django.urls import include, path
+from django.utils import timezone
+
+from programs.views import account
+
+
+def security_txt(request):
+    """Where to report a security problem (RFC 9116), from SECURITY_CONTACT."""
+    contact = settings.SECURITY_CONTACT
+    if not contact:
+        raise Http404("No security contact is configured.")
+    if ":" not in contact:
+        contact = f"mailto:{contact}"
+    expires = (timezone.now() + timedelta(days=180)).replace(microsecond=0)
+    lines = [
+        f"Contact: {contact}",
+        f"Expires: {expires:%Y-%m-%dT%H:%M:%SZ}",
+        "Preferred-Languages: en",
+        f"Canonical: {settings.SITE_URL}/.well-known/security.txt",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path(".well-known/security.txt", security_txt, name="security_txt"),
+    path("account/", account.account, name="account"),
+    path("account/export.json", account.export, name="account_export"),
+    path("account/delete/", account.delete, name="account_delete"),
     path("", include("programs.urls")),
 ]

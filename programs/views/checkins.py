@@ -32,7 +32,7 @@ def _checkin(request, enrolment: Enrolment, week: int):
         return render(
             request, "programs/bad_link.html", {"message": "This program has ended."}, status=410
         )
-    form = CheckInForm(request.POST or None)
+    form = CheckInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         saved = checkins.record(enrolment, week, form.cleaned_data, timezone.now())
         # Rendered, not redirected: what she must do next comes before anything else.

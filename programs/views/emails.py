@@ -12,14 +12,19 @@ from programs.forms import PreferencesForm
 from programs.models import Enrolment
 from programs.views.enrolment import _own_enrolment
 
-FIELDS = {"session": "email_session", "nudge": "email_nudge", "stage": "email_stage"}
-FIELDS["checkin"] = "email_checkin"
+# An unsubscribe token's kind -> the preference it turns off.
+FIELDS = {
+    "session": "email_session",
+    "nudge": "email_nudge",
+    "stage": "email_stage",
+    "checkin": "email_checkin",
+}
 
 
 @login_required
 def preferences(request, pk):
     enrolment = _own_enrolment(request, pk)
-    form = PreferencesForm(request.POST or None, instance=enrolment)
+    form = PreferencesForm(request.POST if request.method == "POST" else None, instance=enrolment)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()

@@ -41,7 +41,9 @@ def enrol(request, slug):
         messages.info(request, "You are already enrolled in this program.")
         return redirect(existing)
 
-    form = EnrolmentForm(request.POST or None, user=request.user, program=program)
+    form = EnrolmentForm(
+        request.POST if request.method == "POST" else None, user=request.user, program=program
+    )
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():

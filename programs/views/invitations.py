@@ -40,7 +40,7 @@ SESSION_KEY = "invitation"
 @coach_required
 def coach_settings(request):
     profile, _ = CoachProfile.objects.get_or_create(user=request.user)
-    form = CoachSettingsForm(request.POST or None, instance=profile)
+    form = CoachSettingsForm(request.POST if request.method == "POST" else None, instance=profile)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()
@@ -52,7 +52,7 @@ def coach_settings(request):
 
 @coach_required
 def invitations(request):
-    form = InvitationForm(request.POST or None)
+    form = InvitationForm(request.POST if request.method == "POST" else None)
     link = ""
     if request.method == "POST" and form.is_valid():
         invitation = form.save(commit=False)
@@ -90,9 +90,11 @@ def _send(invitation: Invitation, link: str) -> bool:
         "days": links.INVITATION_MAX_AGE.days,
         "site_name": settings.SITE_NAME,
     }
+    subject = f"{context['coach_name']} invites you to {invitation.program.name}"
     try:
         send_mail(
-            subject=f"{context['coach_name']} invites you to {invitation.program.name}",
+            # One line: a line break in her name would make the header invalid (BadHeaderError).
+            subject=" ".join(subject.split()),
             message=render_to_string("coach/invitation_email.txt", context),
             from_email=None,
             recipient_list=[invitation.email],

@@ -1,0 +1,229 @@
+"""Her account: everything we hold about her as one JSON file, and deleting it all.
+
+The export holds her profile, enrolments, pauses, sessions, check-ins with every answer, holds,
+what her coach did to her program and the messages her coach sent her, and when each email to
+her went out (kind, when, status; never its content). It holds no one else's data: not her
+coach's name, not who cleared a hold, and not her coach's private notes, which are the coach's
+working notes (they are deleted with her account all the same).
+
+Deleting her account deletes her user row, and the database cascade takes everything hanging
+from it: enrolments with their pauses, sessions, check-ins, holds, stage overrides, coach
+actions and notes, and every notification to her or about her (her coach's red-flag alerts
+included). A coach's digest counts her no more once she is gone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model, logout
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from programs import reminders, safety
+from programs.models import CoachAction, Enrolment, Invitation, Notification, SessionLog
+
+User = get_user_model()
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password. Nothing has been deleted.")
+        return password
+
+
+@login_required
+@never_cache
+def account(request):
+    return render(request, "account/index.html", {"contact": settings.SECURITY_CONTACT})
+
+
+@login_required
+@never_cache
+def export(request):
+    now = timezone.now()
+    response = JsonResponse(
+        export_data(request.user, now), json_dumps_params={"indent": 2, "ensure_ascii": False}
+    )
+    response["Content-Disposition"] = f'attachment; filename="my-recovery-data-{now:%Y-%m-%d}.json"'
+    return response
+
+
+@login_required
+@never_cache
+def delete(request):
+    form = DeleteAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        delete_account(request.user)
+        logout(request)
+        messages.success(request, "Your account and everything in it have been deleted.")
+        return redirect("home")
+    return render(request, "account/delete.html", {"form": form})
+
+
+def delete_account(user) -> None:
+    """Delete her and all her data, at once and for good."""
+    with transaction.atomic():
+        # The cascade deletes these rows too; cancelling first means a dispatcher that read one
+        # a moment ago finds nothing left to claim.
+        Notification.objects.filter(
+            Q(recipient=user) | Q(enrolment__user=user),
+            status=Notification.Status.PENDING,
+        ).update(status=Notification.Status.CANCELLED)
+        # Her address in a coach's accepted invitation is hers too.
+        Invitation.objects.filter(accepted_by=user).delete()
+        _forget_logins(user)
+        user.delete()
+
+
+def _forget_logins(user) -> None:
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        model.objects.filter(username=user.get_username()).delete()
+
+
+def export_data(user, now: datetime) -> dict:
+    """Everything about her, as plain JSON values."""
+    enrolments = (
+        Enrolment.objects.filter(user=user)
+        .select_related("program")
+        .prefetch_related(
+            "pauses",
+            Prefetch(
+                "sessions",
+                queryset=SessionLog.objects.select_related("prescription__exercise"),
+            ),
+            "checkins",
+            "holds__checkin",
+            Prefetch("actions", queryset=CoachAction.objects.exclude(kind=CoachAction.Kind.NOTE)),
+        )
+        .order_by("created_at")
+    )
+    notifications = (
+        Notification.objects.filter(recipient=user)
+        .select_related("enrolment__program")
+        .order_by("scheduled_for")
+    )
+    return {
+        "exported_at": _when(now),
+        "about": (
+            "Everything this service holds about you. Not included: your coach's private "
+            "notes, and the names of staff who acted on your program."
+        ),
+        "profile": {
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "joined": _when(user.date_joined),
+            "last_login": _when(user.last_login),
+        },
+        "enrolments": [_enrolment(e) for e in enrolments],
+        "emails": [
+            {
+                "kind": n.kind,
+                "description": reminders.KIND_LABELS.get(n.kind, n.kind),
+                "program": n.enrolment.program.name if n.enrolment else None,
+                "scheduled_for": _when(n.scheduled_for),
+                "sent_at": _when(n.sent_at),
+                "status": n.status,
+            }
+            for n in notifications
+        ],
+    }
+
+
+def _enrolment(e: Enrolment) -> dict:
+    return {
+        "program": {"slug": e.program.slug, "name": e.program.name},
+        "status": e.status,
+        "start_date": e.start_date.isoformat(),
+        "timezone": e.timezone,
+        "reminder_time": e.reminder_time.isoformat(timespec="minutes"),
+        "weeks_postpartum_at_enrolment": e.weeks_postpartum,
+        "caesarean": e.caesarean,
+        "clearance_confirmed_at": _when(e.cleared_at),
+        "enrolled_at": _when(e.created_at),
+        "withdrawn_at": _when(e.withdrawn_at),
+        "has_coach": e.coach_id is not None,
+        "email_preferences": {
+            "session": e.email_session,
+            "nudge": e.email_nudge,
+            "stage": e.email_stage,
+            "checkin": e.email_checkin,
+        },
+        "pauses": [
+            {"started_at": _when(p.started_at), "ended_at": _when(p.ended_at)}
+            for p in e.pauses.all()
+        ],
+        "sessions": [
+            {
+                "date": s.local_date.isoformat(),
+                "exercise": s.prescription.exercise.name,
+                "logged_at": _when(s.created_at),
+            }
+            for s in e.sessions.all()
+        ],
+        "checkins": [
+            {
+                "week": c.week,
+                "submitted_at": _when(c.submitted_at),
+                "pain": c.pain,
+                "pain_sites": [safety.PAIN_SITES.get(code, code) for code in c.pain_sites],
+                "warning_signs": [safety.describe(code) for code in c.warning_signs],
+                "urgent_signs": [safety.describe(code) for code in c.urgent_signs],
+                "sessions_felt": c.get_sessions_felt_display(),
+                "note": c.note,
+                "red_flag_tier": c.tier,
+            }
+            for c in e.checkins.all()
+        ],
+        "holds": [
+            {
+                "tier": h.tier,
+                "started_at": _when(h.started_at),
+                "cleared_at": _when(h.cleared_at),
+                "from_checkin_week": h.checkin.week if h.checkin else None,
+            }
+            for h in e.holds.all()
+        ],
+        "coach_actions": [
+            {
+                "kind": a.kind,
+                "description": a.get_kind_display(),
+                "at": _when(a.at),
+                "detail": a.detail,
+            }
+            for a in e.actions.all()
+        ],
+    }
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer once an account is locked (AXES_LOCKOUT_CALLABLE)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "account/locked_out.html", {"minutes": minutes}, status=429)
