@@ -72,7 +72,7 @@ def export(request):
 @login_required
 @never_cache
 def delete(request):
-    form = DeleteAccountForm(request.POST or None, user=request.user)
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         delete_account(request.user)
         logout(request)
