@@ -198,6 +198,9 @@ OUTBOX_MAX_BATCHES_PER_TASK = int(os.environ.get("OUTBOX_MAX_BATCHES_PER_TASK", 
 # The first retry after a temporary SMTP failure; each further one waits twice as long.
 OUTBOX_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_SECONDS", "60"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
+# How long a sender's claim on a row lasts: longer than any task may run (CELERY_TASK_TIME_LIMIT),
+# so only a dead sender's rows are ever taken again.
+OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "600"))
 
 LOGGING = {
     "version": 1,
