@@ -123,7 +123,7 @@ def export_data(user, now: datetime) -> dict:
     notifications = (
         Notification.objects.filter(recipient=user)
         .select_related("enrolment__program")
-        .order_by("scheduled_for")
+        .order_by("scheduled_for", "pk")
     )
     return {
         "exported_at": _when(now),
