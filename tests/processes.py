@@ -161,7 +161,9 @@ class RecordingHandler:
     """An aiosmtpd handler that keeps every accepted message and can be told to refuse some.
 
     - `fail_next(n)`: answer `451 4.3.0 try later` to the next n messages (at DATA);
-    - `refuse(address)`: answer `550 5.1.1 no such user` to that recipient (at RCPT).
+    - `refuse(address)`: answer `550 5.1.1 no such user` to that recipient (at RCPT);
+    - `after(n, action)`: run `action` once the n-th message is recorded, before the server
+      answers 250 for it (on the server's thread): a fault between accepting and replying.
 
     The server runs on its own thread; every count and list is guarded by one lock.
     """
@@ -181,6 +183,7 @@ class RecordingHandler:
             self._connections = 0
             self._temporary_failures = 0
             self._refusals = 0
+            self._actions: dict[int, Callable[[], None]] = {}
 
     def fail_next(self, count: int) -> None:
         with self._lock:
@@ -189,6 +192,10 @@ class RecordingHandler:
     def refuse(self, address: str) -> None:
         with self._lock:
             self._refused.add(address.lower())
+
+    def after(self, count: int, action: Callable[[], None]) -> None:
+        with self._lock:
+            self._actions[count] = action
 
     @property
     def received(self) -> list[Received]:
@@ -246,6 +253,9 @@ class RecordingHandler:
                 content = content.encode()
             message = BytesParser(policy=policy.default).parsebytes(content)
             self._received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), message))
+            action = self._actions.pop(len(self._received), None)
+        if action is not None:
+            action()
         return "250 Message accepted for delivery"
 
 
@@ -413,10 +423,12 @@ class Worker:
             lambda: f"task {task_id} never finished. " + self.describe(),
         )
 
-    def busy(self, queued: bool = True) -> bool:
+    def busy(self, queued: bool = True, since: int = 0) -> bool:
         """Anything waiting in the queue, reserved by the worker or started and not finished?
         With `queued=False`, only what this worker received and has not finished counts: a
-        killed worker's messages stay in the broker's unacked set for the visibility timeout."""
+        killed worker's messages stay in the broker's unacked set for the visibility timeout.
+        With `since` (a `mark`), only tasks received from there on count: what it had reserved
+        from a broker that then went away is never run, nor logged as finished."""
         waiting = 0
         if queued:
             client = self.valkey.client()
@@ -425,21 +437,38 @@ class Worker:
             finally:
                 client.close()
         started: dict[str, int] = {}
-        for _, task_id, event in self.events():
+        for _, task_id, event in self.events(since):
             started[task_id] = started.get(task_id, 0) + (1 if event == "received" else -1)
         return waiting > 0 or any(n > 0 for n in started.values())
 
-    def wait_idle(self, timeout: float = 20.0, queued: bool = True) -> None:
+    def wait_idle(self, timeout: float = 20.0, queued: bool = True, since: int = 0) -> None:
         """Wait until the worker has run everything sent to it (idle for three polls in a row:
         a message moves from the queue to the worker's reserved set in two steps)."""
         quiet = 0
 
         def idle() -> bool:
             nonlocal quiet
-            quiet = 0 if self.busy(queued) else quiet + 1
+            quiet = 0 if self.busy(queued, since) else quiet + 1
             return quiet >= 3
 
-        wait_until(idle, timeout, lambda: "the worker is still busy. " + self.describe())
+        wait_until(idle, timeout, lambda: self._busy_with(since) + self.describe())
+
+    def _busy_with(self, since: int) -> str:
+        client = self.valkey.client()
+        try:
+            queued, unacked = client.llen("celery"), client.hlen("unacked")
+        except Exception as error:  # the broker may be the thing that is down
+            queued = unacked = repr(error)
+        finally:
+            client.close()
+        started: dict[str, int] = {}
+        for _, task_id, event in self.events(since):
+            started[task_id] = started.get(task_id, 0) + (1 if event == "received" else -1)
+        unfinished = sorted(task_id for task_id, n in started.items() if n > 0)
+        return (
+            f"the worker is still busy: {queued} queued, {unacked} unacked, "
+            f"received and not finished: {unfinished}. "
+        )
 
     def count(self, task: str, event: str, since: int = 0) -> int:
         """How many times a task (its name's last part) logged `event` from line `since` on."""
