@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from programs import clients, coaching, outbox, reminders, roles, schedule
@@ -140,46 +139,28 @@ def plan_batch(profiles: list[CoachProfile], now: datetime, report: DigestReport
             scheduled_for__gte=start - timedelta(days=2),
         ).only("pk", "recipient_id", "key", "status", "scheduled_for", "due_at")
     }
-    to_create, to_move, to_cancel = [], [], []
-    for (coach_id, key), due_at in wanted.items():
-        row = existing.get((coach_id, key))
-        if row is None:
-            to_create.append(
-                Notification(
-                    enrolment=None,
-                    recipient_id=coach_id,
-                    kind=KIND,
-                    key=key,
-                    scheduled_for=due_at,
-                    due_at=due_at,
-                )
-            )
-        elif (row.status == Status.PENDING and row.scheduled_for != due_at) or (
-            # Turned off, then on again. A digest cancelled when it fell due (nobody was
-            # flagged) stays cancelled: its moment has passed.
-            row.status == Status.CANCELLED and due_at > now
-        ):
-            row.scheduled_for = row.due_at = due_at
-            row.status = Status.PENDING
-            to_move.append(row)
-    for ident, row in existing.items():
-        if row.status == Status.PENDING and ident not in wanted and row.scheduled_for >= start:
-            to_cancel.append(row.pk)
 
-    with transaction.atomic():
-        # A concurrent planner may have inserted the same rows: the unique key makes that a no-op.
-        Notification.objects.bulk_create(to_create, ignore_conflicts=True)
-        if to_move:
-            Notification.objects.bulk_update(to_move, ["scheduled_for", "due_at", "status"])
-        if to_cancel:
-            Notification.objects.filter(pk__in=to_cancel, status=Status.PENDING).update(
-                status=Status.CANCELLED
-            )
+    def new_row(ident: tuple, due_at: datetime) -> Notification:
+        coach_id, key = ident
+        return Notification(
+            enrolment=None,
+            recipient_id=coach_id,
+            kind=KIND,
+            key=key,
+            scheduled_for=due_at,
+            due_at=due_at,
+        )
+
+    # Turned off, then on again: revived. A digest cancelled when it fell due (nobody was
+    # flagged) stays cancelled: its moment has passed.
+    created, moved, cancelled = outbox.reconcile(
+        wanted, existing, start, new_row, revive=lambda row, due_at: due_at > now
+    )
     report.coaches += len(profiles)
     report.batches += 1
-    report.created += len(to_create)
-    report.moved += len(to_move)
-    report.cancelled += len(to_cancel)
+    report.created += created
+    report.moved += moved
+    report.cancelled += cancelled
 
 
 def _create_missing_profiles(batch_size: int) -> None:

@@ -41,13 +41,9 @@ log = logging.getLogger(__name__)
 PLAN_AHEAD = timedelta(hours=48)
 # Rows for moments just past are still planned, so a late planning run loses nothing.
 PLAN_GRACE = timedelta(minutes=15)
-# The default lease, longer than a batch can take (the task time limit is 5 min); the setting
-# OUTBOX_LEASE_SECONDS overrides it (fault tests shorten it to see dead senders' rows retaken).
-LEASE = timedelta(minutes=10)
 BACKOFF_CAP = timedelta(hours=1)
 
 Status = Notification.Status
-LIVE = Q(status=Status.PENDING) | Q(status=Status.SENDING)
 PLANNED_KINDS = [k.value for k in reminders.OPTIONAL]
 
 
@@ -56,8 +52,9 @@ def _batch_size(name: str, default: int) -> int:
 
 
 def lease() -> timedelta:
-    """How long a claim holds before another dispatcher may take the row again."""
-    return timedelta(seconds=float(getattr(settings, "OUTBOX_LEASE_SECONDS", 600)))
+    """How long a claim holds before another dispatcher may take the row again: longer than a
+    task may run (settings.OUTBOX_LEASE_SECONDS), so only a dead sender's rows are retaken."""
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
 # Planning
@@ -123,22 +120,47 @@ def plan_batch(
         ).only("pk", "enrolment_id", "kind", "key", "status", "scheduled_for", "due_at")
     }
     owners = {e.pk: e.user_id for e in batch}
+
+    def new_row(ident: tuple, due_at: datetime) -> Notification:
+        pk, kind, key = ident
+        return Notification(
+            enrolment_id=pk,
+            recipient_id=owners[pk],
+            kind=kind,
+            key=key,
+            scheduled_for=due_at,
+            due_at=due_at,
+        )
+
+    created, moved, cancelled = reconcile(wanted, existing, start, new_row)
+    report.enrolments += len(batch)
+    report.batches += 1
+    report.created += created
+    report.moved += moved
+    report.cancelled += cancelled
+
+
+def reconcile(
+    wanted: dict[tuple, datetime],
+    existing: dict[tuple, Notification],
+    start: datetime,
+    new_row: Callable[[tuple, datetime], Notification],
+    revive: Callable[[Notification, datetime], bool] = lambda row, due_at: True,
+) -> tuple[int, int, int]:
+    """Make the rows match what planning wants, and return (created, moved, cancelled).
+
+    `wanted` maps a row's identity to when it should go; `existing` holds the rows already
+    there for the same people. Missing rows are created; pending rows whose time changed are
+    moved; cancelled rows wanted again are revived when `revive` agrees; pending rows from
+    `start` on that are no longer wanted are cancelled. Sent and failed rows are never touched.
+    """
     to_create, to_move, to_cancel = [], [], []
-    for (pk, kind, key), due_at in wanted.items():
-        row = existing.get((pk, kind, key))
+    for ident, due_at in wanted.items():
+        row = existing.get(ident)
         if row is None:
-            to_create.append(
-                Notification(
-                    enrolment_id=pk,
-                    recipient_id=owners[pk],
-                    kind=kind,
-                    key=key,
-                    scheduled_for=due_at,
-                    due_at=due_at,
-                )
-            )
-        elif row.status in (Status.PENDING, Status.CANCELLED) and (
-            row.scheduled_for != due_at or row.status == Status.CANCELLED
+            to_create.append(new_row(ident, due_at))
+        elif (row.status == Status.PENDING and row.scheduled_for != due_at) or (
+            row.status == Status.CANCELLED and revive(row, due_at)
         ):
             row.scheduled_for = row.due_at = due_at
             row.status = Status.PENDING
@@ -156,11 +178,7 @@ def plan_batch(
             Notification.objects.filter(pk__in=to_cancel, status=Status.PENDING).update(
                 status=Status.CANCELLED
             )
-    report.enrolments += len(batch)
-    report.batches += 1
-    report.created += len(to_create)
-    report.moved += len(to_move)
-    report.cancelled += len(to_cancel)
+    return len(to_create), len(to_move), len(to_cancel)
 
 
 def cancel_pending(enrolment: Enrolment) -> int:

@@ -183,8 +183,8 @@ def test_claim_takes_only_what_is_due(make_enrolment):
 def test_a_dead_dispatchers_rows_are_taken_again_after_the_lease(make_enrolment):
     due_rows(make_enrolment, 2)
     taken = outbox.claim(NOW, limit=10)
-    assert outbox.claim(NOW + outbox.LEASE - timedelta(seconds=1), limit=10) == []
-    again = outbox.claim(NOW + outbox.LEASE + timedelta(seconds=1), limit=10)
+    assert outbox.claim(NOW + outbox.lease() - timedelta(seconds=1), limit=10) == []
+    again = outbox.claim(NOW + outbox.lease() + timedelta(seconds=1), limit=10)
     assert {r.pk for r in again} == {r.pk for r in taken}
     assert {r.attempts for r in again} == {2}
 
