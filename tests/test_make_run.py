@@ -8,10 +8,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +17,8 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
+
+from tests.processes import Output, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
@@ -28,33 +28,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)"),
 ]
-
-
-class Output:
-    """Collects a process's merged stdout and stderr on a thread, so its pipe never fills."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
-        self._thread.start()
-
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self.lines.append(line)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def tail(self, n: int = 60) -> str:
-        return "".join(self.lines[-n:])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stat_fields(pid: int) -> list[str] | None:
