@@ -67,6 +67,18 @@ def other_user(db):
 
 
 @pytest.fixture
+def coach(db):
+    """A coach: a user in the Coaches group."""
+    from programs import roles
+
+    user = User.objects.create_user(
+        "dana@example.com", "dana@example.com", PASSWORD, first_name="Dana", last_name="Coach"
+    )
+    roles.make_coach(user)
+    return user
+
+
+@pytest.fixture
 def member(client, user):
     """A client logged in as `user`."""
     client.force_login(user)

@@ -27,13 +27,6 @@ def answers(**overrides):
 
 
 @pytest.fixture
-def coach(django_user_model):
-    user = django_user_model.objects.create_user("coach@example.com", "coach@example.com", "x")
-    roles.make_coach(user)
-    return user
-
-
-@pytest.fixture
 def enrolment(make_enrolment, coach, clock):
     clock("2026-03-10 09:00", "Europe/London")
     return make_enrolment(coach=coach)

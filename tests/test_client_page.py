@@ -24,15 +24,6 @@ COACH_PAGES = ["dashboard", "export_csv", "invitations", "coach_settings"]
 
 
 @pytest.fixture
-def coach(django_user_model):
-    user = django_user_model.objects.create_user(
-        "dana@example.com", "dana@example.com", "x", first_name="Dana", last_name="Coach"
-    )
-    roles.make_coach(user)
-    return user
-
-
-@pytest.fixture
 def other_coach(django_user_model):
     user = django_user_model.objects.create_user("olga@example.com", "olga@example.com", "x")
     roles.make_coach(user)
