@@ -11,7 +11,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from programs import outbox, reminders, safety, tasks
+from programs import notifications, safety, wakeups
 from programs.models import CheckIn, Enrolment, Hold, Notification
 
 
@@ -41,8 +41,6 @@ def record(enrolment: Enrolment, week: int, answers: dict, now: datetime) -> Che
         )
         if assessment.holds_program:
             _hold(enrolment, checkin, assessment.tier, now)
-        if assessment.holds_program:
-            transaction.on_commit(lambda: _after_hold(enrolment, now))
     checkin.assessment = assessment
     return checkin
 
@@ -58,16 +56,11 @@ def _hold(enrolment: Enrolment, checkin: CheckIn, tier: int, now: datetime) -> N
         prefix = "urgent" if tier == safety.Tier.URGENT else "flag"
         Notification.objects.get_or_create(
             enrolment=enrolment,
-            kind=reminders.Kind.COACH_ALERT,
+            kind=notifications.COACH_ALERT.key,
             key=f"{prefix}-{checkin.pk}",
             defaults={"recipient_id": enrolment.coach_id, "scheduled_for": now, "due_at": now},
         )
-
-
-def _after_hold(enrolment: Enrolment, now: datetime) -> None:
-    # Cancel the reminders a hold stops, and send the coach's alert now, not at the next tick.
-    outbox.plan_for(enrolment, now)
-    tasks.send_soon()
+        wakeups.send_on_commit()  # the alert goes now, not at the next dispatch tick
 
 
 def clear_hold(enrolment: Enrolment, by, now: datetime) -> Hold:
@@ -78,5 +71,4 @@ def clear_hold(enrolment: Enrolment, by, now: datetime) -> Hold:
             raise ValidationError("There is no hold to clear.")
         hold.cleared_at, hold.cleared_by = now, by
         hold.save(update_fields=["cleared_at", "cleared_by"])
-        transaction.on_commit(lambda: outbox.plan_for(enrolment, now))
     return hold

@@ -5,14 +5,17 @@ of queries however many clients she has, then summed up by the pure `programs.co
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, QuerySet
 
-from programs import coaching, outbox
+from programs import coaching, facts
 from programs.models import CheckIn, Enrolment, Notification, SessionLog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def load(enrolments: QuerySet[Enrolment], now: datetime) -> list[Row]:
     if not batch:
         return []
     ids = [e.pk for e in batch]
-    specs = outbox.program_specs({e.program_id for e in batch})
+    specs = facts.program_specs({e.program_id for e in batch})
     logs: dict[int, list] = defaultdict(list)
     for enrolment_id, prescription_id, day in SessionLog.objects.filter(
         enrolment_id__in=ids
@@ -62,12 +65,14 @@ def load(enrolments: QuerySet[Enrolment], now: datetime) -> list[Row]:
         .annotate(n=Count("pk"))
         .values_list("enrolment_id", "n")
     )
-    return [
-        Row(
-            enrolment=e,
-            client=coaching.client(
-                e.facts(specs[e.program_id]), now, logs[e.pk], pains[e.pk], failing.get(e.pk, 0)
-            ),
+    return [Row(e, _client(e, specs, now, logs, pains, failing)) for e in batch]
+
+
+def _client(e: Enrolment, specs, now, logs, pains, failing) -> coaching.Client:
+    try:
+        return coaching.client(
+            e.facts(specs[e.program_id]), now, logs[e.pk], pains[e.pk], failing.get(e.pk, 0)
         )
-        for e in batch
-    ]
+    except Exception:  # her row alone shows the problem; the rest of the page is unaffected
+        log.warning("enrolment %s cannot be read by the schedule", e.pk, exc_info=True)
+        return coaching.unreadable(e.program.weeks, now.date(), pains[e.pk])

@@ -23,6 +23,7 @@ class Flag(StrEnum):
     IDLE = "idle"
     PAIN_UP = "pain_up"
     FAILING = "failing"
+    BROKEN = "broken"  # her enrolment holds data the schedule cannot use (see the admin)
 
 
 FLAG_LABELS = {
@@ -30,6 +31,7 @@ FLAG_LABELS = {
     Flag.IDLE: f"No session for {IDLE_DAYS}+ days",
     Flag.PAIN_UP: f"Pain up {PAIN_JUMP}+ points",
     Flag.FAILING: "Reminders failing",
+    Flag.BROKEN: "Enrolment data needs fixing",
 }
 
 
@@ -92,5 +94,30 @@ def client(
         last_7_days=adherence.last_days(facts, logs, now),
         overall=adherence.overall(adherence.weekly(facts, logs, now)),
         last_activity=last_session,
+        pains=tuple(pains),
+    )
+
+
+def unreadable(weeks: int, today: date, pains: Sequence[int]) -> Client:
+    """The row of a client whose enrolment the schedule cannot read (an unknown time zone, a
+    date out of range): flagged for a person to fix, with nothing computed."""
+    return Client(
+        snapshot=schedule.Snapshot(
+            today=today,
+            program_day=-1,
+            week=1,
+            weeks=weeks,
+            paused=False,
+            held=False,
+            finished=False,
+            stages=(),
+            ends_at=None,
+            starts_at=None,
+            focus=(),
+        ),
+        flags=(Flag.BROKEN,),
+        last_7_days=adherence.WeekTally(week=1, first=today, last=today, lines=()),
+        overall=(0, 0),
+        last_activity=None,
         pains=tuple(pains),
     )

@@ -8,7 +8,6 @@ says only that a client needs her attention, with a link to log in and see.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,22 +16,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from programs import links, reminders, schedule
+from programs import links, notifications, reminders, schedule
 from programs.models import CoachAction, Notification, Prescription, Stage
 
 if TYPE_CHECKING:
     from programs.digests import Summary
-
-SUBJECTS = {
-    reminders.Kind.SESSION: "Today's exercises",
-    reminders.Kind.NUDGE: "Five minutes for you today?",
-    reminders.Kind.STAGE: "A new stage is open: {stage}",
-    reminders.Kind.CHECKIN: "How was week {week}? Your check-in",
-    reminders.Kind.COMPLETE: "You've finished {program}",
-    reminders.Kind.COACH_ALERT: "A client needs your attention",
-    reminders.Kind.COACH_MESSAGE: "A message from your coach",
-    reminders.Kind.COACH_DIGEST: "{count} clients need you today",
-}
 
 
 @dataclass(frozen=True)
@@ -54,30 +42,44 @@ class Content:
         return cls(prescriptions, stages)
 
 
+def render(kind: notifications.Kind, context: dict, to: str, headers: dict):
+    """One email of `kind`: its subject, text and HTML templates, rendered with `context`."""
+    subject = render_to_string(f"{kind.template}_subject.txt", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string(f"{kind.template}.txt", context),
+        to=[to],
+        headers=headers,
+    )
+    message.attach_alternative(render_to_string(f"{kind.template}.html", context), "text/html")
+    return message
+
+
 def build(
-    row: Notification, recipient: reminders.Recipient, content: Content, now: datetime
+    row: Notification,
+    recipient: reminders.Recipient | None,
+    content: Content,
+    summary: Summary | None = None,
 ) -> EmailMultiAlternatives:
     """The email for one outbox row, as of the moment it fell due."""
-    enrolment = row.enrolment
-    snap = schedule.snapshot(recipient.facts, row.scheduled_for)
+    kind = row.spec
     context = {
-        "kind": row.kind,
+        "kind": kind.key,
         "name": row.recipient.first_name,
         "site_name": settings.SITE_NAME,
-        "program": enrolment.program.name,
-        "week": snap.week,
-        "weeks": snap.weeks,
-        "today_url": links.absolute(reverse("today", args=[enrolment.pk])),
-        "exercises": [content.prescriptions[p.key] for p in schedule.due_today(snap)],
     }
-    subject = SUBJECTS[row.kind]
     headers = {"Message-ID": message_id(row)}
-    if row.kind == reminders.Kind.COACH_ALERT:
+    if kind == notifications.COACH_DIGEST:
+        context.update(_digest(summary))
+        return render(kind, context, row.recipient.email, headers)
+
+    enrolment = row.enrolment
+    context["program"] = enrolment.program.name
+    context["today_url"] = links.absolute(reverse("today", args=[enrolment.pk]))
+    if kind == notifications.COACH_ALERT:
         context["urgent"] = row.key.startswith("urgent-")
         context["client_url"] = links.absolute(reverse("client", args=[enrolment.pk]))
-        if context["urgent"]:
-            subject = "Urgent: " + subject
-    elif row.kind == reminders.Kind.COACH_MESSAGE:
+    elif kind == notifications.COACH_MESSAGE:
         # Coach messages are rare, one at a time: fetching the text here costs little.
         action = CoachAction.objects.select_related("actor").get(
             pk=int(row.key.removeprefix("message-"))
@@ -85,56 +87,43 @@ def build(
         context["message"] = action.detail
         context["coach_name"] = action.actor.get_full_name() if action.actor else ""
     else:
-        optional = reminders.OPTIONAL[row.kind]
-        unsubscribe = links.unsubscribe_url(enrolment.pk, optional)
+        context.update(_schedule(row, recipient, content))
+    if kind.preference is not None:
+        unsubscribe = links.unsubscribe_url(enrolment.pk, kind.preference.key)
         context["unsubscribe_url"] = unsubscribe
         context["preferences_url"] = links.absolute(reverse("preferences", args=[enrolment.pk]))
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if row.kind == reminders.Kind.STAGE:
-        stage = content.stages.get(int(row.key.removeprefix("stage-")))
-        context["stage"] = stage
-        subject = subject.format(stage=stage.title if stage else "your next stage")
-    if row.kind in (reminders.Kind.CHECKIN, reminders.Kind.COMPLETE):
-        week = snap.weeks if row.kind == reminders.Kind.COMPLETE else int(row.key.split("-")[1])
+    return render(kind, context, row.recipient.email, headers)
+
+
+def _schedule(row: Notification, recipient: reminders.Recipient, content: Content) -> dict:
+    """What her scheduled emails show: her week and the exercises due that day."""
+    snap = schedule.snapshot(recipient.facts, row.scheduled_for)
+    context = {
+        "week": snap.week,
+        "weeks": snap.weeks,
+        "exercises": [content.prescriptions[p.key] for p in schedule.due_today(snap)],
+    }
+    if row.kind == notifications.STAGE.key:
+        context["stage"] = content.stages.get(int(row.key.removeprefix("stage-")))
+    if row.kind in (notifications.CHECKIN.key, notifications.COMPLETE.key):
+        last = row.kind == notifications.COMPLETE.key
+        week = snap.weeks if last else int(row.key.split("-")[1])
         context["checkin_week"] = week
-        context["checkin_url"] = links.checkin_url(enrolment.pk, week)
-    subject = subject.format(week=context.get("checkin_week"), program=enrolment.program.name)
-
-    template = f"emails/{row.kind}"
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{template}.txt", context),
-        to=[row.recipient.email],
-        headers=headers,
-    )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    return message
+        context["checkin_url"] = links.checkin_url(row.enrolment_id, week)
+    return context
 
 
-def build_digest(row: Notification, summary: Summary) -> EmailMultiAlternatives:
+def _digest(summary: Summary) -> dict:
     """A coach's daily digest: how many clients are flagged, and how many for each kind of
     flag. Counts only: no names, scores, symptoms or answers; the dashboard shows who and why."""
-    count = summary.flagged
-    subject = SUBJECTS[row.kind].format(count=count)
-    if count == 1:
-        subject = "1 client needs you today"
-    context = {
-        "name": row.recipient.first_name,
-        "site_name": settings.SITE_NAME,
-        "flagged": count,
+    return {
+        "flagged": summary.flagged,
         "lines": summary.lines,
         "dashboard_url": links.absolute(reverse("dashboard")),
         "settings_url": links.absolute(reverse("coach_settings")),
     }
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("emails/coach_digest.txt", context),
-        to=[row.recipient.email],
-        headers={"Message-ID": message_id(row)},
-    )
-    message.attach_alternative(render_to_string("emails/coach_digest.html", context), "text/html")
-    return message
 
 
 def message_id(row: Notification) -> str:

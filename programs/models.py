@@ -15,9 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.urls import reverse
 
-from programs import reminders, schedule
+from programs import notifications, schedule, wakeups, zones
 
 
 class Program(models.Model):
@@ -192,6 +194,8 @@ class Enrolment(models.Model):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        # Set by planning once her last email is planned and its moment has passed.
+        COMPLETED = "completed", "Completed"
 
     CURRENT = (Status.ACTIVE, Status.PAUSED)
 
@@ -207,8 +211,11 @@ class Enrolment(models.Model):
         related_name="clients",
         limit_choices_to={"groups__name": "Coaches"},
     )
-    start_date = models.DateField(help_text="Week 1 begins at midnight of this day, her time.")
-    timezone = models.CharField(max_length=64)
+    start_date = models.DateField(
+        help_text="Week 1 begins at midnight of this day, her time.",
+        validators=[zones.validate_date],
+    )
+    timezone = models.CharField(max_length=64, validators=[zones.validate_zone])
     reminder_time = models.TimeField(default=time(8, 0))
     weeks_postpartum = models.PositiveSmallIntegerField(
         validators=[
@@ -226,11 +233,18 @@ class Enrolment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
-    # Which emails she wants (see programs.reminders.OPTIONAL).
-    email_session = models.BooleanField("Daily session reminders", default=True)
-    email_nudge = models.BooleanField("A nudge after a few days without a session", default=True)
-    email_stage = models.BooleanField("New stages and the end of the program", default=True)
-    email_checkin = models.BooleanField("Weekly check-ins", default=True)
+    # Which emails she wants: one field per programs.notifications.PREFERENCES entry.
+    email_session = models.BooleanField(notifications.SESSION_PREFERENCE.label, default=True)
+    email_nudge = models.BooleanField(notifications.NUDGE_PREFERENCE.label, default=True)
+    email_stage = models.BooleanField(notifications.STAGE_PREFERENCE.label, default=True)
+    email_checkin = models.BooleanField(notifications.CHECKIN_PREFERENCE.label, default=True)
+
+    # Planning's bookkeeping (programs.planning). Empty: something changed, plan her now.
+    planned_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Her emails are planned up to here."
+    )
+    plan_error = models.TextField(blank=True, editable=False)
+    plan_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -241,14 +255,31 @@ class Enrolment(models.Model):
                 name="one_current_enrolment_per_program",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["active", "paused", "withdrawn"]),
+                condition=Q(status__in=["active", "paused", "withdrawn", "completed"]),
                 name="enrolment_status_valid",
             ),
         ]
-        indexes = [models.Index(fields=["status", "program"])]
+        indexes = [
+            models.Index(fields=["status", "program"]),
+            # The sweep's query: only enrolments still planned for are in it.
+            models.Index(
+                fields=["planned_until"],
+                name="enrolment_plan_due",
+                condition=Q(status__in=["active", "paused"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.program}"
+
+    def save(self, *args, **kwargs):
+        # Whatever was edited (status, zone, time, preferences, dates, in a view or the admin),
+        # her emails are planned again: this is the one place that decides so for her row.
+        self.planned_until = None
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "planned_until"}
+        super().save(*args, **kwargs)
+        wakeups.replan_on_commit(self.pk)
 
     def get_absolute_url(self) -> str:
         return reverse("today", args=[self.pk])
@@ -293,14 +324,10 @@ class Enrolment(models.Model):
 
     @property
     def turned_off(self) -> frozenset[str]:
-        """The optional kinds of email she turned off (programs.reminders.OPTIONAL's values)."""
-        wanted = {
-            "session": self.email_session,
-            "nudge": self.email_nudge,
-            "stage": self.email_stage,
-            "checkin": self.email_checkin,
-        }
-        return frozenset(kind for kind, on in wanted.items() if not on)
+        """The keys of the preferences (programs.notifications.PREFERENCES) she turned off."""
+        return frozenset(
+            key for key, p in notifications.PREFERENCES.items() if not getattr(self, p.field)
+        )
 
     def snapshot(self, now: datetime) -> schedule.Snapshot:
         return schedule.snapshot(self.facts(), now)
@@ -485,7 +512,7 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(max_length=20, choices=list(reminders.KIND_LABELS.items()))
+    kind = models.CharField(max_length=20, choices=notifications.choices())
     key = models.CharField(max_length=40, help_text="Her local date, program week or stage.")
     scheduled_for = models.DateTimeField(help_text="When planning wants it sent.")
     due_at = models.DateTimeField(
@@ -525,6 +552,10 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.key} ({self.status})"
 
+    @property
+    def spec(self) -> notifications.Kind:
+        return notifications.kind(self.kind)
+
 
 class CoachProfile(models.Model):
     """A coach's own clock and digest settings."""
@@ -532,14 +563,26 @@ class CoachProfile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coach_profile"
     )
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[zones.validate_zone])
     digest_time = models.TimeField("Daily digest at", default=time(7, 30))
     email_digest = models.BooleanField(
         "Email me a daily digest when a client is flagged", default=True
     )
+    # As on Enrolment: her digests are planned up to here; empty means plan them now.
+    planned_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["planned_until"], name="coachprofile_plan_due")]
 
     def __str__(self) -> str:
         return f"Coach profile of {self.user}"
+
+    def save(self, *args, **kwargs):
+        self.planned_until = None
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "planned_until"}
+        super().save(*args, **kwargs)
+        wakeups.replan_digests_on_commit(self.user_id)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -618,3 +661,71 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation to {self.email}"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job last ran and what it did, for the status page (/status/)."""
+
+    job = models.CharField(max_length=40, unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    seconds = models.FloatField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.job} at {self.finished_at:%Y-%m-%d %H:%M:%S} UTC"
+
+    @classmethod
+    def record(cls, job: str, started_at: datetime, finished_at: datetime, **detail) -> None:
+        cls.objects.update_or_create(
+            job=job,
+            defaults={
+                "started_at": started_at,
+                "finished_at": finished_at,
+                "seconds": (finished_at - started_at).total_seconds(),
+                "detail": detail,
+            },
+        )
+
+
+# Re-planning. A change to anything her emails depend on marks her for planning in the same
+# transaction, and asks a worker to plan her as soon as it commits; the periodic sweep
+# (programs.planning) picks up whatever that request misses. Enrolment.save() covers edits of
+# her own row; these cover the rows around it, from views, the admin or anywhere else.
+
+
+def mark_for_planning(enrolment_ids) -> None:
+    """Her (their) planned emails are out of date: plan again now."""
+    ids = [pk for pk in enrolment_ids if pk is not None]
+    if not ids:
+        return
+    Enrolment.objects.filter(pk__in=ids).update(planned_until=None)
+    for pk in ids:
+        wakeups.replan_on_commit(pk)
+
+
+@receiver(post_save, sender=Pause)
+@receiver(post_delete, sender=Pause)
+@receiver(post_save, sender=Hold)
+@receiver(post_delete, sender=Hold)
+@receiver(post_save, sender=StageOverride)
+@receiver(post_delete, sender=StageOverride)
+@receiver(post_save, sender=SessionLog)
+@receiver(post_delete, sender=SessionLog)
+def _schedule_changed(sender, instance, **kwargs):
+    mark_for_planning([instance.enrolment_id])
+
+
+@receiver(post_save, sender=Program)
+@receiver(post_save, sender=Stage)
+@receiver(post_delete, sender=Stage)
+@receiver(post_save, sender=Prescription)
+@receiver(post_delete, sender=Prescription)
+def _program_changed(sender, instance, **kwargs):
+    # Everyone in the program: the sweep plans them within a minute, in batches.
+    program_id = {Program: lambda: instance.pk, Stage: lambda: instance.program_id}.get(
+        sender, lambda: Stage.objects.filter(pk=instance.stage_id).values("program_id")
+    )()
+    Enrolment.objects.filter(program_id=program_id, status__in=Enrolment.CURRENT).update(
+        planned_until=None
+    )

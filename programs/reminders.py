@@ -1,9 +1,9 @@
 """
 Which emails fall due for one enrollee, and when, in her own time zone.
 
-Plain functions over the schedule's values: no ORM, no clock. The outbox (`programs.outbox`)
-stores what this module plans as rows, one per (enrolment, kind, key), and asks it again just
-before sending whether a row is still wanted.
+Plain functions over the schedule's values: no ORM, no clock. `programs.planning` stores what
+this module plans as outbox rows, one per (enrolment, kind, key), and `programs.delivery` asks it
+again just before sending whether a row is still wanted.
 
 What she gets, each at her reminder time on her local calendar:
 - a session reminder on each day that has exercises due, listing them;
@@ -20,46 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 
 from programs import schedule
+from programs.notifications import CHECKIN, COMPLETE, NUDGE, SESSION, STAGE, Kind
 
 NUDGE_AFTER_DAYS = 3
-# A reminder to train today is no use in the evening: past this, it is dropped, not sent.
-STALE_AFTER = timedelta(hours=6)
-
-
-class Kind(StrEnum):
-    SESSION = "session"
-    STAGE = "stage"
-    CHECKIN = "checkin"
-    NUDGE = "nudge"
-    COMPLETE = "complete"
-    COACH_ALERT = "coach_alert"
-    COACH_MESSAGE = "coach_message"
-    COACH_DIGEST = "coach_digest"  # planned by programs.digests, not by `plan`
-
-
-KIND_LABELS = {
-    Kind.SESSION: "Session reminder",
-    Kind.STAGE: "New stage",
-    Kind.CHECKIN: "Weekly check-in",
-    Kind.NUDGE: "Nudge",
-    Kind.COMPLETE: "Program complete",
-    Kind.COACH_ALERT: "Red-flag alert to coach",
-    Kind.COACH_MESSAGE: "Message from her coach",
-    Kind.COACH_DIGEST: "Daily digest to coach",
-}
-
-# The kinds she can turn off one by one; "complete" goes with the stage news.
-OPTIONAL = {
-    Kind.SESSION: "session",
-    Kind.NUDGE: "nudge",
-    Kind.STAGE: "stage",
-    Kind.COMPLETE: "stage",
-    Kind.CHECKIN: "checkin",
-}
-EXPIRES = {Kind.SESSION, Kind.NUDGE}
 
 
 @dataclass(frozen=True)
@@ -75,7 +40,7 @@ class Recipient:
 
     facts: schedule.EnrolmentFacts
     reminder_time: time
-    turned_off: frozenset[str] = frozenset()  # values of OPTIONAL
+    turned_off: frozenset[str] = frozenset()  # keys of notifications.PREFERENCES
     last_session: date | None = None  # her last logged local date
     # Nudges already on their way or sent: (program week, her local date it was for).
     nudges: frozenset[tuple[int, date]] = frozenset()
@@ -84,8 +49,8 @@ class Recipient:
 def plan(recipient: Recipient, start: datetime, end: datetime) -> list[Planned]:
     """Every notification for her falling due in [start, end), earliest first."""
     facts = recipient.facts
-    if schedule.is_paused_at(facts, start) or schedule.is_held_at(facts, start):
-        return []  # her clock stands still; planning resumes when she does
+    # Whether she is paused or held is asked at each reminder's own instant (`_due_on`), not
+    # once at `start`: a program resumed a minute ago still gets the reminder due in two.
     planned: list[Planned] = []
     day = start.astimezone(facts.tz).date() - timedelta(days=1)
     last = end.astimezone(facts.tz).date() + timedelta(days=1)
@@ -93,11 +58,16 @@ def plan(recipient: Recipient, start: datetime, end: datetime) -> list[Planned]:
     while day <= last:
         at = schedule.local_instant(day, recipient.reminder_time, facts.tz)
         if start <= at < end:
-            for item in _due_on(recipient, day, at, nudged):
-                if OPTIONAL.get(item.kind) not in recipient.turned_off:
-                    planned.append(item)
+            planned.extend(
+                item for item in _due_on(recipient, day, at, nudged) if wanted(recipient, item.kind)
+            )
         day += timedelta(days=1)
     return planned
+
+
+def wanted(recipient: Recipient, kind: Kind) -> bool:
+    """She has not turned this kind off."""
+    return kind.preference is None or kind.preference.key not in recipient.turned_off
 
 
 def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> list[Planned]:
@@ -106,11 +76,11 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
     if snap.paused or snap.held or snap.program_day < 0 or snap.program_day > total:
         return []
     if snap.program_day == total:
-        return [Planned(Kind.COMPLETE, "complete", at)]
+        return [Planned(COMPLETE, "complete", at)]
 
     items = []
     if snap.program_day > 0 and snap.program_day % 7 == 0:
-        items.append(Planned(Kind.CHECKIN, f"week-{snap.program_day // 7}", at))
+        items.append(Planned(CHECKIN, f"week-{snap.program_day // 7}", at))
 
     early = recipient.facts.opened_early  # her coach opened these already; no news today
     opening = [
@@ -120,24 +90,24 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
         and 7 * (s.spec.unlock_week - 1) == snap.program_day
         and s.spec.key not in early
     ]
-    if opening and "stage" not in recipient.turned_off:
-        items.extend(Planned(Kind.STAGE, f"stage-{spec.key}", at) for spec in opening)
+    if opening and wanted(recipient, STAGE):
+        items.extend(Planned(STAGE, f"stage-{spec.key}", at) for spec in opening)
         return items
 
     if not schedule.due_today(snap):
         return items
     facts = recipient.facts
     idle = days_without_session(facts.start_date, recipient.last_session, day)
-    nudge = Planned(Kind.NUDGE, f"week-{snap.week}", at)
+    nudge = Planned(NUDGE, f"week-{snap.week}", at)
     if (snap.week, day) in recipient.nudges:
         items.append(nudge)  # that day's email was the nudge; nothing more
         return items
     if idle >= NUDGE_AFTER_DAYS and snap.week not in nudged:
         nudged.add(snap.week)
-        if "nudge" not in recipient.turned_off:
+        if wanted(recipient, NUDGE):
             items.append(nudge)
             return items
-    items.append(Planned(Kind.SESSION, day.isoformat(), at))
+    items.append(Planned(SESSION, day.isoformat(), at))
     return items
 
 
@@ -150,15 +120,24 @@ def days_without_session(start_date: date, last_session: date | None, day: date)
 
 
 def still_wanted(
-    recipient: Recipient, kind: str, key: str, due_at: datetime, now: datetime
+    recipient: Recipient, kind: Kind, key: str, due_at: datetime, now: datetime
 ) -> bool:
-    """Just before sending: would planning still ask for this, at this time, and is it fresh?"""
-    if kind in (Kind.COACH_ALERT, Kind.COACH_MESSAGE):
-        return True
-    if kind in EXPIRES and now - due_at > STALE_AFTER:
+    """Just before sending a scheduled kind: is it fresh, and would planning still ask for it,
+    at this time?"""
+    if kind.is_stale(now - due_at):
         return False
     facts = recipient.facts
     if schedule.is_paused_at(facts, now) or schedule.is_held_at(facts, now):
         return False
     moment = due_at + timedelta(microseconds=1)
     return any(item.kind == kind and item.key == key for item in plan(recipient, due_at, moment))
+
+
+def finished(recipient: Recipient, now: datetime, grace: timedelta) -> bool:
+    """Nothing more will ever be planned for her: her last day's email time is more than
+    `grace` ago, and her clock is running (a pause or hold could still move the end)."""
+    facts = recipient.facts
+    then = now - grace
+    if schedule.is_paused_at(facts, then) or schedule.is_held_at(facts, then):
+        return False
+    return schedule.snapshot(facts, then).program_day > 7 * facts.weeks

@@ -1,7 +1,9 @@
-"""Celery tasks: thin wrappers over the outbox, run by beat (see CELERY_BEAT_SCHEDULE).
+"""Celery tasks: thin wrappers over planning and delivery, run by beat (CELERY_BEAT_SCHEDULE)
+or asked for by `programs.wakeups`.
 
-Each is safe to run twice at once: planning only inserts rows the unique key allows, and
-dispatchers claim rows atomically. A task that meets a database outage retries with backoff.
+Each is safe to run twice at once: planning claims enrolments and only inserts rows the unique
+key allows, and senders claim rows atomically. A task that meets a database outage retries
+with backoff. Each periodic job records a heartbeat for the status page.
 """
 
 import logging
@@ -12,7 +14,8 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
-from programs import digests, outbox
+from programs import delivery, planning
+from programs.models import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -27,45 +30,49 @@ RETRY = {
 
 
 @shared_task(**RETRY)
-def plan_notifications() -> dict:
-    """Plan every current enrolment's notifications, and every coach's digests, for the next
-    48 hours."""
-    now = timezone.now()
-    report = outbox.plan_all(now)
-    log.info(
-        "planned %s enrolments in %s batches: %s created, %s moved, %s cancelled",
-        report.enrolments,
-        report.batches,
-        report.created,
-        report.moved,
-        report.cancelled,
-    )
-    digest_report = digests.plan_digests(now)
-    log.info(
-        "planned digests for %s coaches in %s batches: %s created, %s moved, %s cancelled",
-        digest_report.coaches,
-        digest_report.batches,
-        digest_report.created,
-        digest_report.moved,
-        digest_report.cancelled,
-    )
-    return {**vars(report), "digests": vars(digest_report)}
+def sweep() -> dict:
+    """Hand out, in batches, every enrolment whose planned horizon runs short or that changed;
+    plan the coaches' digests that are due."""
+    started = timezone.now()
+    report = planning.sweep(started, hand_out=lambda ids: plan_enrolments.delay(ids))
+    Heartbeat.record("sweep", started, timezone.now(), **vars(report))
+    if report.examined:
+        log.info("sweep handed out %s enrolments in %s batches", report.examined, report.batches)
+    return vars(report)
+
+
+@shared_task(**RETRY)
+def plan_enrolments(ids: list[int]) -> dict:
+    """Plan these enrolments' emails for the planning horizon."""
+    started = timezone.now()
+    report = planning.plan_enrolments(ids, started)
+    Heartbeat.record("plan", started, timezone.now(), enrolments=report.enrolments)
+    return {**vars(report), "broken": len(report.broken)}
+
+
+@shared_task(**RETRY)
+def plan_coach_digests(coach_ids: list[int]) -> dict:
+    """Plan these coaches' digests, after they changed their settings."""
+    return vars(planning.plan_digests_for(coach_ids, timezone.now()))
 
 
 @shared_task(**RETRY)
 def dispatch_notifications() -> int:
     """Start enough senders for what is due now, up to OUTBOX_SENDERS of them."""
-    due = outbox.count_due(timezone.now())
+    started = timezone.now()
+    due = delivery.count_due(started)
     senders = min(math.ceil(due / settings.OUTBOX_SEND_BATCH), settings.OUTBOX_SENDERS)
     for _ in range(senders):
         send_due_notifications.delay()
+    Heartbeat.record("dispatch", started, timezone.now(), due=due, senders=senders)
     return senders
 
 
 @shared_task(**RETRY)
 def send_due_notifications() -> dict:
     """Claim and send due notifications, batch by batch, until none is due."""
-    report = outbox.send_due(max_batches=settings.OUTBOX_MAX_BATCHES_PER_TASK)
+    started = timezone.now()
+    report = delivery.send_due(max_batches=settings.OUTBOX_MAX_BATCHES_PER_TASK)
     if report.claimed:
         log.info(
             "sent %s, retrying %s, failed %s, cancelled %s in %s batches",
@@ -75,13 +82,6 @@ def send_due_notifications() -> dict:
             report.cancelled,
             report.batches,
         )
+    if report.sent:
+        Heartbeat.record("send", started, timezone.now(), sent=report.sent, failed=report.failed)
     return {k: v for k, v in vars(report).items() if k != "errors"}
-
-
-def send_soon() -> None:
-    """Queue a sender now instead of waiting for the next dispatch tick. If the broker cannot
-    be reached, the row is safe in the outbox and that tick sends it."""
-    try:
-        send_due_notifications.delay()
-    except Exception:
-        log.exception("could not queue a sender; the next dispatch tick will send")

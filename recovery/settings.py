@@ -97,6 +97,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Take the write lock when a transaction begins, so a read-then-write transaction waits
     # for another writer instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    # Write-ahead logging: readers never wait for the writer, and a commit needs no flush to
+    # disk (synchronous=NORMAL); a crashed process loses nothing, only a power cut could lose
+    # the last commits.
+    DATABASES["default"]["OPTIONS"]["init_command"] = (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so Celery workers started by the tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
@@ -177,20 +183,27 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The static schedule: the per-person schedule lives in our tables, never one entry per person.
 # Each entry expires before the next is due, so a backlog never piles up while workers are down.
 CELERY_BEAT_SCHEDULE = {
-    "plan-notifications": {
-        "task": "programs.tasks.plan_notifications",
-        "schedule": 300.0,
-        "options": {"expires": 290},
+    "sweep": {
+        "task": "programs.tasks.sweep",
+        "schedule": float(os.environ.get("PLAN_SWEEP_SECONDS", "60")),
+        "options": {"expires": 55},
     },
     "dispatch-notifications": {
         "task": "programs.tasks.dispatch_notifications",
-        "schedule": 20.0,
-        "options": {"expires": 19},
+        "schedule": float(os.environ.get("DISPATCH_SECONDS", "10")),
+        "options": {"expires": 9},
     },
 }
 
+# Planning (programs.planning): enrolments per batch task, at most how many batches one sweep
+# hands out, how long before her 48-hour horizon runs out she is planned again, and how long a
+# handed-out batch is left alone before another sweep takes it.
+PLAN_BATCH = int(os.environ.get("PLAN_BATCH", "500"))
+PLAN_MAX_BATCHES_PER_SWEEP = int(os.environ.get("PLAN_MAX_BATCHES_PER_SWEEP", "400"))
+PLAN_LEAD_SECONDS = float(os.environ.get("PLAN_LEAD_SECONDS", str(12 * 3600)))
+PLAN_CLAIM_SECONDS = float(os.environ.get("PLAN_CLAIM_SECONDS", "300"))
+
 # The outbox: rows per batch, and how many senders one dispatch tick may start.
-OUTBOX_PLAN_BATCH = int(os.environ.get("OUTBOX_PLAN_BATCH", "500"))
 OUTBOX_SEND_BATCH = int(os.environ.get("OUTBOX_SEND_BATCH", "100"))
 OUTBOX_SENDERS = int(os.environ.get("OUTBOX_SENDERS", "4"))
 # A sender hands over to a fresh task after this many batches, well inside the time limit.

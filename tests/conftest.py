@@ -116,3 +116,14 @@ def clock(time_machine):
         return instant
 
     return move
+
+
+@pytest.fixture(autouse=True)
+def published(monkeypatch):
+    """The tasks this test asked the workers for (programs.wakeups), instead of a broker: the
+    real-process tests in test_delivery and test_faults send them to a real one."""
+    from programs import wakeups
+
+    asked: list[tuple] = []
+    monkeypatch.setattr(wakeups, "publish", lambda task, *args: asked.append((task, *args)))
+    return asked

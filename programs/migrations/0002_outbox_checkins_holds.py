@@ -2,7 +2,6 @@
 
 import django.core.validators
 import django.db.models.deletion
-import programs.reminders
 from django.conf import settings
 from django.db import migrations, models
 
@@ -73,7 +72,7 @@ class Migration(migrations.Migration):
             name='Notification',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[(programs.reminders.Kind['SESSION'], 'Session reminder'), (programs.reminders.Kind['STAGE'], 'New stage'), (programs.reminders.Kind['CHECKIN'], 'Weekly check-in'), (programs.reminders.Kind['NUDGE'], 'Nudge'), (programs.reminders.Kind['COMPLETE'], 'Program complete'), (programs.reminders.Kind['COACH_ALERT'], 'Red-flag alert to coach')], max_length=12)),
+                ('kind', models.CharField(choices=[('session', 'Session reminder'), ('stage', 'New stage'), ('checkin', 'Weekly check-in'), ('nudge', 'Nudge'), ('complete', 'Program complete'), ('coach_alert', 'Red-flag alert to coach')], max_length=12)),
                 ('key', models.CharField(help_text='Her local date, program week or stage.', max_length=40)),
                 ('scheduled_for', models.DateTimeField(help_text='When planning wants it sent.')),
                 ('due_at', models.DateTimeField(help_text='The next attempt: scheduled_for, or later after a retry.')),

@@ -28,7 +28,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from programs import reminders, safety
+from programs import notifications, safety
 from programs.models import CoachAction, Enrolment, Invitation, Notification, SessionLog
 
 User = get_user_model()
@@ -142,7 +142,7 @@ def export_data(user, now: datetime) -> dict:
         "emails": [
             {
                 "kind": n.kind,
-                "description": reminders.KIND_LABELS.get(n.kind, n.kind),
+                "description": n.get_kind_display(),
                 "program": n.enrolment.program.name if n.enrolment else None,
                 "scheduled_for": _when(n.scheduled_for),
                 "sent_at": _when(n.sent_at),
@@ -167,10 +167,7 @@ def _enrolment(e: Enrolment) -> dict:
         "withdrawn_at": _when(e.withdrawn_at),
         "has_coach": e.coach_id is not None,
         "email_preferences": {
-            "session": e.email_session,
-            "nudge": e.email_nudge,
-            "stage": e.email_stage,
-            "checkin": e.email_checkin,
+            key: getattr(e, p.field) for key, p in notifications.PREFERENCES.items()
         },
         "pauses": [
             {"started_at": _when(p.started_at), "ended_at": _when(p.ended_at)}

@@ -20,12 +20,11 @@ from programs import (
     checkins,
     clients,
     coaching,
-    outbox,
-    reminders,
+    notifications,
     roles,
     safety,
     schedule,
-    tasks,
+    wakeups,
 )
 from programs.forms import CoachMessageForm, CoachNoteForm, StageOverrideForm
 from programs.models import (
@@ -161,7 +160,7 @@ def _timeline(enrolment, logs, checkin_list, notifications, actions) -> list[dic
             }
         )
     for n in notifications:
-        label = reminders.KIND_LABELS.get(n.kind, n.kind)
+        label = n.get_kind_display()
         if n.status == Notification.Status.SENT:
             entries.append(
                 {"at": n.sent_at or n.scheduled_for, "kind": "email", "text": f"{label} sent"}
@@ -207,7 +206,6 @@ def _status_change(request, pk, change, kind, success):
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
-        outbox.plan_for(enrolment, now)
         messages.success(request, success)
     return redirect("client", pk=enrolment.pk)
 
@@ -238,7 +236,6 @@ def stage_override(request, pk):
                 CoachAction.Kind.OPENED_STAGE if action == "open" else CoachAction.Kind.HELD_STAGE
             )
         _record(enrolment, request.user, kind, now, detail=stage.title)
-    outbox.plan_for(enrolment, now)
     messages.success(request, f"{CoachAction.Kind(kind).label}: {stage.title}.")
     return redirect("client", pk=enrolment.pk)
 
@@ -279,12 +276,12 @@ def message(request, pk):
         Notification.objects.create(
             enrolment=enrolment,
             recipient=enrolment.user,
-            kind=reminders.Kind.COACH_MESSAGE,
+            kind=notifications.COACH_MESSAGE.key,
             key=f"message-{action.pk}",
             scheduled_for=now,
             due_at=now,
         )
-        transaction.on_commit(tasks.send_soon)
+        wakeups.send_on_commit()
     messages.success(request, "Message on its way.")
     return redirect("client", pk=enrolment.pk)
 

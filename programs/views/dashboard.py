@@ -48,7 +48,13 @@ STATUSES = {
     "paused": (Enrolment.Status.PAUSED,),
     "withdrawn": (Enrolment.Status.WITHDRAWN,),
 }
-URGENCY = (Flag.HOLD, Flag.PAIN_UP, Flag.IDLE, Flag.FAILING)  # the order of "flagged first"
+URGENCY = (
+    Flag.HOLD,
+    Flag.PAIN_UP,
+    Flag.IDLE,
+    Flag.FAILING,
+    Flag.BROKEN,
+)  # the order of "flagged first"
 UNASSIGNED, EVERYONE = "unassigned", "all"
 
 SORTS = {

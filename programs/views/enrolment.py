@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from programs import adherence, outbox, schedule
+from programs import adherence, schedule
 from programs.forms import ClearanceForm, EnrolmentForm
 from programs.models import Enrolment, Prescription, Program, SessionLog, Stage
 from programs.views import invitations
@@ -54,7 +54,6 @@ def enrol(request, slug):
             # A second tab enrolled between validation and saving.
             form.add_error(None, "You are already enrolled in this program.")
         else:
-            outbox.plan_for(enrolment, timezone.now())
             messages.success(request, f"Welcome to {program.name}.")
             return redirect(enrolment)
     if not form.is_bound:
@@ -218,7 +217,6 @@ def confirm_clearance(request, pk):
     if form.is_valid():
         now = timezone.now()
         enrolment.confirm_clearance(now)
-        outbox.plan_for(enrolment, now)
         messages.success(request, "Thank you. Every stage whose week has come is now open.")
     else:
         messages.error(request, form.errors["confirm"][0])
@@ -255,8 +253,6 @@ def _change_status(request, pk, change, success: str):
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
-        # Her reminders follow at once: cancelled, moved or planned again.
-        outbox.plan_for(enrolment, now)
         messages.success(request, success)
     if enrolment.status == Enrolment.Status.WITHDRAWN:
         return redirect("home")

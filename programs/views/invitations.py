@@ -27,7 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from programs import digests, links
+from programs import links
 from programs.forms import CoachSettingsForm, InvitationForm
 from programs.models import CoachProfile, Enrolment, Invitation
 from programs.views.coaching import coach_required
@@ -44,7 +44,6 @@ def coach_settings(request):
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()
-        digests.plan_for(request.user, timezone.now())
         messages.success(request, "Saved. Your digest follows your new settings.")
         return redirect("coach_settings")
     return render(request, "coach/settings.html", {"form": form})

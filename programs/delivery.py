@@ -1,0 +1,306 @@
+"""
+Delivery: claiming due outbox rows and sending them, each at most once.
+
+- `claim` takes due rows for one sender with a conditional update, so two senders never take
+  the same row; a row whose sender died is taken again once its lease runs out.
+- `deliver` re-checks each claimed row against its kind's declaration
+  (`programs.notifications`), sends it over one SMTP connection and records the outcome as
+  soon as the server has answered. Temporary failures retry with exponential backoff, up to a
+  limit; permanent ones fail at once, keeping the error. A row that cannot be built (her data
+  is broken, a template fails) fails alone, with its error; the rest of the batch goes on.
+
+Each batch costs a fixed number of queries, plus one primary-key update per message (its
+receipt, written before the next message goes, so a crash can repeat at most the message in
+flight). On PostgreSQL the receipt is committed without waiting for the disk flush
+(`synchronous_commit` off for that transaction alone): a killed worker loses nothing, since the
+server has the write; only a crash of the database server itself could forget the last fraction
+of a second of receipts, and resend those messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from programs import digests, emails, facts, notifications, reminders
+from programs.models import Enrolment, Notification
+from programs.notifications import Recheck
+
+log = logging.getLogger(__name__)
+
+BACKOFF_CAP = timedelta(hours=1)
+Status = Notification.Status
+
+
+def lease() -> timedelta:
+    """How long a claim holds before another sender may take the row again: longer than a
+    task may run (settings.OUTBOX_LEASE_SECONDS), so only a dead sender's rows are retaken."""
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+# Claiming
+
+
+def count_due(now: datetime) -> int:
+    return Notification.objects.filter(_claimable(now)).count()
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=Status.PENDING, due_at__lte=now) | Q(
+        status=Status.SENDING, claimed_until__lt=now
+    )
+
+
+def claim(now: datetime, limit: int) -> list[Notification]:
+    """Take up to `limit` due rows for this dispatcher alone, for the length of a lease.
+
+    On PostgreSQL the candidates are locked with SKIP LOCKED, so concurrent dispatchers pass
+    each other by; everywhere, the update re-checks that each row is still claimable, so a row
+    taken by someone else in between is simply not ours.
+    """
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        candidates = list(
+            Notification.objects.filter(_claimable(now))
+            .order_by("due_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not candidates:
+            return []
+        Notification.objects.filter(_claimable(now), pk__in=candidates).update(
+            status=Status.SENDING,
+            claim=token,
+            claimed_until=now + lease(),
+            attempts=F("attempts") + 1,
+        )
+    return list(
+        Notification.objects.filter(claim=token, status=Status.SENDING)
+        .select_related("enrolment__program", "enrolment__user", "enrolment__coach", "recipient")
+        .prefetch_related("enrolment__pauses", "enrolment__holds", "enrolment__overrides")
+        .order_by("due_at")
+    )
+
+
+# Delivering
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+    # The mail server could not be reached: the rest waits for the next dispatch tick.
+    unreachable: bool = False
+
+
+class TemporaryFailure(Exception):
+    """The mail server could not take the message now; try again later."""
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the message for good."""
+
+
+def send_due(
+    clock: Callable[[], datetime] = timezone.now,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+) -> DeliveryReport:
+    """Claim and deliver due rows batch by batch until none is due (or `max_batches`, or the
+    mail server cannot be reached)."""
+    batch_size = batch_size or settings.OUTBOX_SEND_BATCH
+    report = DeliveryReport()
+    while max_batches is None or report.batches < max_batches:
+        rows = claim(clock(), batch_size)
+        if not rows:
+            break
+        report.batches += 1
+        report.claimed += len(rows)
+        deliver(rows, clock, report)
+        if report.unreachable:
+            break  # the next batch would meet the same closed door
+    return report
+
+
+def deliver(rows: list[Notification], clock: Callable[[], datetime], report: DeliveryReport):
+    """Send claimed rows over one connection, recording each outcome as it happens."""
+    specs = facts.program_specs({row.enrolment.program_id for row in rows if row.enrolment})
+    enrolments = list({row.enrolment_id: row.enrolment for row in rows if row.enrolment}.values())
+    recipients, broken = facts.recipients(enrolments, specs)
+    # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
+    digest_rows = [r for r in rows if r.kind == notifications.COACH_DIGEST.key]
+    summaries = digests.summaries({r.recipient_id for r in digest_rows}, clock())
+    content = emails.Content.load(specs)
+    connection = get_connection(fail_silently=False)
+    try:
+        for index, row in enumerate(rows):
+            now = clock()
+            recipient = recipients.get(row.enrolment_id)
+            summary = summaries.get(row.recipient_id)
+            try:
+                wanted = _still_wanted(row, recipient, now, summary, broken)
+                if wanted:
+                    message = emails.build(row, recipient, content, summary)
+            except Exception as error:  # this row alone: her data or its template is at fault
+                _finish(row, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}")
+                report.failed += 1
+                log.warning("notification %s could not be built", row.pk, exc_info=True)
+                continue
+            if not wanted:
+                _finish(row, status=Status.CANCELLED)
+                report.cancelled += 1
+                continue
+            try:
+                _send(connection, message)
+            except TemporaryFailure as error:
+                _retry_or_fail(row, str(error), now, report)
+                if _connection_lost(error):
+                    # The server is gone: hand back the rest of the batch for a later try.
+                    _hand_back(rows[index + 1 :], now)
+                    report.unreachable = True
+                    break
+            except PermanentFailure as error:
+                _finish(row, status=Status.FAILED, last_error=str(error))
+                report.failed += 1
+                log.warning("notification %s failed permanently", row.pk)
+            else:
+                _finish(row, status=Status.SENT, sent_at=now, last_error="")
+                report.sent += 1
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a connection that already broke
+            log.debug("closing the mail connection failed", exc_info=True)
+
+
+def _still_wanted(
+    row: Notification,
+    recipient: reminders.Recipient | None,
+    now: datetime,
+    summary: digests.Summary | None,
+    broken: dict[int, Exception],
+) -> bool:
+    """What the row's kind asks to hold when it falls due (`notifications.Recheck`)."""
+    kind = row.spec
+    if kind.recheck == Recheck.NONE:
+        return True
+    if kind.recheck == Recheck.DIGEST:
+        return summary is not None and summary.worth_sending(row.scheduled_for, now)
+    if row.enrolment.status == Enrolment.Status.WITHDRAWN:
+        return False
+    if kind.recheck == Recheck.ENROLLED:
+        return True
+    if row.enrolment_id in broken:
+        raise broken[row.enrolment_id]
+    return reminders.still_wanted(recipient, kind, row.key, row.scheduled_for, now)
+
+
+def _send(connection, message) -> None:
+    """Send one message, sorting what can go wrong into temporary and permanent."""
+    try:
+        if getattr(connection, "connection", True) is None:
+            # Django closes after each call a connection it opened itself: open it here, once
+            # for the whole batch.
+            connection.open()
+        sent = connection.send_messages([message])
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        kind = PermanentFailure if all(code >= 500 for code in codes) else TemporaryFailure
+        said = "; ".join(f"{code} {_text(text)}" for code, text in error.recipients.values())
+        raise kind(f"recipient refused: {said}") from error
+    except smtplib.SMTPResponseException as error:
+        kind = PermanentFailure if error.smtp_code >= 500 else TemporaryFailure
+        raise kind(f"SMTP {error.smtp_code}: {_text(error.smtp_error)}") from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise TemporaryFailure(f"connection: {type(error).__name__}: {error}") from error
+    if sent != 1:
+        raise TemporaryFailure("the mail backend did not accept the message")
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _connection_lost(error: TemporaryFailure) -> bool:
+    return str(error).startswith("connection:")
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the n-th failed attempt: 1, 2, 4, 8 ... minutes by default, at most an
+    hour."""
+    base = timedelta(seconds=settings.OUTBOX_BACKOFF_SECONDS)
+    return min(base * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def _retry_or_fail(row: Notification, error: str, now: datetime, report: DeliveryReport):
+    if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        _finish(row, status=Status.FAILED, last_error=error)
+        report.failed += 1
+        log.warning("notification %s failed after %s attempts", row.pk, row.attempts)
+        return
+    _finish(row, status=Status.PENDING, due_at=now + backoff(row.attempts), last_error=error)
+    report.retried += 1
+    report.errors.append(error)
+
+
+def _hand_back(rows: list[Notification], now: datetime) -> None:
+    """Return untried rows to the queue without counting an attempt against them."""
+    for row in rows:
+        _finish(row, status=Status.PENDING, due_at=now + backoff(1), attempts=row.attempts - 1)
+
+
+def _finish(row: Notification, **changes) -> None:
+    """Record an outcome, if the row is still ours (its lease was not taken over).
+
+    The message may already be out: if the database is unreachable for a moment (a restart, a
+    failover), keep trying, on a new connection each time, for as long as the lease is ours,
+    rather than leave the row to be claimed and sent again once the lease runs out.
+    """
+    pause = 0.1
+    while True:
+        try:
+            _record(row, claimed_until=None, **changes)
+            return
+        except (OperationalError, InterfaceError) as error:
+            db = connections[Notification.objects.db]
+            until = row.claimed_until
+            late = until is None or timezone.now() + timedelta(seconds=pause) >= until
+            if db.in_atomic_block or late:
+                raise
+            log.warning(
+                "notification %s: recording its outcome failed, retrying: %s", row.pk, error
+            )
+            with suppress(DatabaseError):
+                db.close()  # the next query connects afresh
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+def _record(row: Notification, **changes) -> None:
+    """Write one row's receipt. On PostgreSQL, without waiting for the flush to disk (see the
+    module's docstring for what that trades)."""
+    db = connections[Notification.objects.db]
+    if db.vendor != "postgresql" or db.in_atomic_block:
+        Notification.objects.filter(pk=row.pk, claim=row.claim).update(**changes)
+        return
+    with transaction.atomic():
+        with db.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Notification.objects.filter(pk=row.pk, claim=row.claim).update(**changes)

@@ -1,0 +1,81 @@
+"""
+The schedule's facts loaded from the database in batches, for planning, delivery and the coach
+pages: each program's stages once, and for each enrolment what `programs.reminders` needs.
+
+A fixed number of queries per batch, however many enrolments are in it. An enrolment whose facts
+cannot be built (a time zone `zoneinfo` cannot load, say) is reported apart, so that it stops
+no one else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import Max, Prefetch
+
+from programs import notifications, reminders
+from programs.models import Enrolment, Notification, Program, SessionLog, Stage
+
+Status = Notification.Status
+
+
+def program_specs(program_ids: Iterable[int] | None = None) -> dict[int, tuple]:
+    """Each program's stages as schedule values, loaded once for a whole batch."""
+    programs = Program.objects.prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.prefetch_related("prescriptions"))
+    )
+    if program_ids is not None:
+        programs = programs.filter(pk__in=list(program_ids))
+    return {p.pk: tuple(stage.spec() for stage in p.stages.all()) for p in programs}
+
+
+def with_facts(enrolments):
+    """The queryset, loading what `Enrolment.facts` reads."""
+    return enrolments.select_related("program", "user").prefetch_related(
+        "pauses", "holds", "overrides"
+    )
+
+
+def recipients(
+    batch: list[Enrolment], specs: dict[int, tuple]
+) -> tuple[dict[int, reminders.Recipient], dict[int, Exception]]:
+    """What planning needs of each enrolment, and the error of each whose facts are broken."""
+    ids = [e.pk for e in batch]
+    last_sessions = dict(
+        SessionLog.objects.filter(enrolment_id__in=ids)
+        .values("enrolment_id")
+        .annotate(last=Max("local_date"))
+        .values_list("enrolment_id", "last")
+    )
+    sent_nudges: dict[int, list[tuple[str, object]]] = {}
+    for pk, key, scheduled_for in Notification.objects.filter(
+        enrolment_id__in=ids,
+        kind=notifications.NUDGE.key,
+        status__in=[Status.SENDING, Status.SENT, Status.FAILED],
+    ).values_list("enrolment_id", "key", "scheduled_for"):
+        sent_nudges.setdefault(pk, []).append((key, scheduled_for))
+
+    found, broken = {}, {}
+    for e in batch:
+        try:
+            facts = e.facts(specs[e.program_id])
+            nudges: set[tuple[int, date]] = {
+                (int(key.removeprefix("week-")), at.astimezone(facts.tz).date())
+                for key, at in sent_nudges.get(e.pk, ())
+            }
+            found[e.pk] = reminders.Recipient(
+                facts=facts,
+                reminder_time=e.reminder_time,
+                turned_off=e.turned_off,
+                last_session=last_sessions.get(e.pk),
+                nudges=frozenset(nudges),
+            )
+        except Exception as error:  # her data alone is at fault; the batch goes on
+            broken[e.pk] = error
+    return found, broken
+
+
+def describe(error: Exception) -> str:
+    """An error as recorded for staff: its type and message, never her data."""
+    return f"{type(error).__name__}: {error}"[:500]

@@ -1,0 +1,377 @@
+"""
+Planning: turning what `programs.reminders` and `programs.digests` say is due into outbox rows.
+
+Each enrolment records how far ahead her emails are planned (`planned_until`). Planning her
+makes her rows match the plan for the next `HORIZON`: it creates what is missing, moves what
+changed (a new reminder time or zone), revives what is wanted again and cancels what is no
+longer wanted (a pause, a hold, a withdrawal). Running it twice changes nothing.
+
+She is planned again when:
+- something her emails depend on changed: the model layer empties `planned_until` in the same
+  transaction and asks a worker to plan her once it commits (`programs.wakeups`);
+- her horizon runs short: the periodic `sweep` finds her with an indexed query once fewer than
+  `settings.PLAN_LEAD_SECONDS` are left, so in steady state it examines about
+  N × sweep interval ÷ (horizon − lead) enrolments, not N.
+The sweep claims those it finds in bounded batches (moving `planned_until` past the lead for a
+short lease, so the next sweep passes them by) and hands each batch to any worker. A batch
+whose worker died is found again when its lease runs out.
+
+Once her last email is planned and its moment has passed, her enrolment is `completed` and
+leaves the sweep for good. An enrolment that cannot be planned (a broken time zone, a date out
+of range, any error) is recorded with its error and retried an hour later; the rest of her
+batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+
+from programs import digests, facts, notifications, reminders, roles
+from programs.models import CoachProfile, Enrolment, Notification
+
+log = logging.getLogger(__name__)
+
+HORIZON = timedelta(hours=48)
+# Rows for moments just past are still planned, so a late planning run loses nothing.
+GRACE = timedelta(minutes=15)
+# A broken enrolment is tried again this much later, not on every sweep.
+RETRY_BROKEN = timedelta(hours=1)
+
+Status = Notification.Status
+SCHEDULED_KEYS = [k.key for k in notifications.SCHEDULED]
+
+
+def lead() -> timedelta:
+    """How long before her horizon runs out the sweep plans her again."""
+    return timedelta(seconds=settings.PLAN_LEAD_SECONDS)
+
+
+def claim_lease() -> timedelta:
+    """How long a batch handed to a worker is left alone by later sweeps."""
+    return timedelta(seconds=settings.PLAN_CLAIM_SECONDS)
+
+
+@dataclass
+class PlanReport:
+    enrolments: int = 0
+    batches: int = 0
+    created: int = 0
+    moved: int = 0
+    cancelled: int = 0
+    completed: int = 0
+    broken: list[int] = field(default_factory=list)
+
+    def add(self, other: PlanReport) -> None:
+        for name in ("enrolments", "batches", "created", "moved", "cancelled", "completed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.broken.extend(other.broken)
+
+
+@dataclass
+class SweepReport:
+    examined: int = 0  # enrolments found due and handed out
+    batches: int = 0
+    coaches: int = 0
+
+
+# The sweep
+
+
+def _due(now: datetime) -> Q:
+    return Q(status__in=Enrolment.CURRENT) & (
+        Q(planned_until__isnull=True) | Q(planned_until__lte=now + lead())
+    )
+
+
+def claim_due(now: datetime, limit: int) -> list[int]:
+    """Take up to `limit` enrolments due for planning, for one worker, for a lease."""
+    with transaction.atomic():
+        ids = list(
+            Enrolment.objects.filter(_due(now))
+            .order_by("planned_until")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Enrolment.objects.filter(_due(now), pk__in=ids).update(
+                planned_until=now + lead() + claim_lease()
+            )
+    return ids
+
+
+def sweep(
+    now: datetime,
+    hand_out: Callable[[list[int]], None],
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+) -> SweepReport:
+    """Hand every enrolment due for planning to `hand_out`, in claimed batches, and plan the
+    coaches' digests that are due. Memory and queries grow with what is due, not with N."""
+    batch_size = batch_size or settings.PLAN_BATCH
+    max_batches = max_batches or settings.PLAN_MAX_BATCHES_PER_SWEEP
+    report = SweepReport()
+    report.coaches = plan_digests(now).coaches
+    while report.batches < max_batches:
+        ids = claim_due(now, batch_size)
+        if not ids:
+            break
+        hand_out(ids)
+        report.batches += 1
+        report.examined += len(ids)
+    return report
+
+
+def plan_all(now: datetime, batch_size: int | None = None) -> PlanReport:
+    """Plan every current enrolment now, in this process, batch by batch (the
+    plan_notifications command; the sweep is what runs periodically)."""
+    batch_size = batch_size or settings.PLAN_BATCH
+    report = PlanReport()
+    last_pk = 0
+    while True:
+        ids = list(
+            Enrolment.objects.filter(status__in=Enrolment.CURRENT, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        report.add(plan_enrolments(ids, now))
+        last_pk = ids[-1]
+    plan_digests(now, everyone=True)
+    return report
+
+
+def plan_for(enrolment: Enrolment, now: datetime) -> PlanReport:
+    """Plan one enrolment at once."""
+    return plan_enrolments([enrolment.pk], now)
+
+
+# Planning a batch of enrolments
+
+
+def plan_enrolments(ids: Iterable[int], now: datetime) -> PlanReport:
+    """Make these enrolments' rows match their plan for the next HORIZON, in one transaction
+    that holds their rows, so a change made meanwhile waits and then marks them again."""
+    report = PlanReport()
+    with transaction.atomic():
+        locked = list(
+            Enrolment.objects.filter(pk__in=list(ids))
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        batch = list(facts.with_facts(Enrolment.objects.filter(pk__in=locked)).order_by("pk"))
+        if batch:
+            _plan_batch(batch, now, report)
+    for pk in report.broken:
+        log.warning("enrolment %s could not be planned; recorded on the enrolment", pk)
+    return report
+
+
+def _plan_batch(batch: list[Enrolment], now: datetime, report: PlanReport) -> None:
+    start, end = now - GRACE, now + HORIZON
+    specs = facts.program_specs({e.program_id for e in batch})
+    recipients, broken = facts.recipients(batch, specs)
+    wanted: dict[tuple[int, str, str], datetime] = {}
+    finished = []
+    for enrolment in batch:
+        recipient = recipients.get(enrolment.pk)
+        if recipient is None or not enrolment.is_current:
+            continue
+        try:
+            planned = reminders.plan(recipient, start, end)
+            if enrolment.status == Enrolment.Status.ACTIVE and reminders.finished(
+                recipient, now, GRACE
+            ):
+                finished.append(enrolment.pk)
+        except Exception as error:  # her data alone is at fault
+            broken[enrolment.pk] = error
+            continue
+        for item in planned:
+            wanted[(enrolment.pk, item.kind.key, item.key)] = item.due_at
+
+    ids = [e.pk for e in batch if e.pk not in broken]
+    existing = {
+        (n.enrolment_id, n.kind, n.key): n
+        for n in Notification.objects.filter(
+            enrolment_id__in=ids,
+            kind__in=SCHEDULED_KEYS,
+            scheduled_for__gte=start - timedelta(days=2),
+        ).only("pk", "enrolment_id", "kind", "key", "status", "scheduled_for", "due_at")
+    }
+    owners = {e.pk: e.user_id for e in batch}
+
+    def new_row(ident: tuple, due_at: datetime) -> Notification:
+        pk, kind, key = ident
+        return Notification(
+            enrolment_id=pk,
+            recipient_id=owners[pk],
+            kind=kind,
+            key=key,
+            scheduled_for=due_at,
+            due_at=due_at,
+        )
+
+    created, moved, cancelled = reconcile(wanted, existing, start, new_row)
+    Enrolment.objects.filter(pk__in=ids).update(
+        planned_until=end, plan_error="", plan_failed_at=None
+    )
+    completed = Enrolment.objects.filter(pk__in=finished, status=Enrolment.Status.ACTIVE).update(
+        status=Enrolment.Status.COMPLETED
+    )
+    for pk, error in broken.items():
+        Enrolment.objects.filter(pk=pk).update(
+            planned_until=now + RETRY_BROKEN,
+            plan_error=facts.describe(error),
+            plan_failed_at=now,
+        )
+    report.enrolments += len(batch)
+    report.batches += 1
+    report.created += created
+    report.moved += moved
+    report.cancelled += cancelled
+    report.completed += completed
+    report.broken.extend(broken)
+
+
+def reconcile(
+    wanted: dict[tuple, datetime],
+    existing: dict[tuple, Notification],
+    start: datetime,
+    new_row: Callable[[tuple, datetime], Notification],
+    revive: Callable[[Notification, datetime], bool] = lambda row, due_at: True,
+) -> tuple[int, int, int]:
+    """Make the rows match what planning wants, and return (created, moved, cancelled).
+
+    `wanted` maps a row's identity to when it should go; `existing` holds the rows already
+    there for the same people. Missing rows are created; pending rows whose time changed are
+    moved; cancelled rows wanted again are revived when `revive` agrees; pending rows from
+    `start` on that are no longer wanted are cancelled. Sent and failed rows are never touched.
+    """
+    to_create, to_move, to_cancel = [], [], []
+    for ident, due_at in wanted.items():
+        row = existing.get(ident)
+        if row is None:
+            to_create.append(new_row(ident, due_at))
+        elif (row.status == Status.PENDING and row.scheduled_for != due_at) or (
+            row.status == Status.CANCELLED and revive(row, due_at)
+        ):
+            row.scheduled_for = row.due_at = due_at
+            row.status = Status.PENDING
+            to_move.append(row)
+    for ident, row in existing.items():
+        if row.status == Status.PENDING and ident not in wanted and row.scheduled_for >= start:
+            to_cancel.append(row.pk)
+
+    with transaction.atomic():
+        # A concurrent planner may have inserted the same rows: the unique key makes that a no-op.
+        Notification.objects.bulk_create(to_create, ignore_conflicts=True)
+        if to_move:
+            Notification.objects.bulk_update(to_move, ["scheduled_for", "due_at", "status"])
+        if to_cancel:
+            Notification.objects.filter(pk__in=to_cancel, status=Status.PENDING).update(
+                status=Status.CANCELLED
+            )
+    return len(to_create), len(to_move), len(to_cancel)
+
+
+# Coaches' digests
+
+
+@dataclass
+class DigestReport:
+    coaches: int = 0
+    batches: int = 0
+    created: int = 0
+    moved: int = 0
+    cancelled: int = 0
+
+
+def plan_digests(now: datetime, everyone: bool = False) -> DigestReport:
+    """Plan the digests of every coach whose horizon runs short or whose settings changed
+    (`everyone`: of every coach), batch by batch."""
+    batch_size = settings.PLAN_BATCH
+    _create_missing_profiles(batch_size)
+    due = Q() if everyone else Q(planned_until__isnull=True) | Q(planned_until__lte=now + lead())
+    report = DigestReport()
+    last_pk = 0
+    while True:
+        batch = list(digests.profiles().filter(due, pk__gt=last_pk).order_by("pk")[:batch_size])
+        if not batch:
+            return report
+        _plan_digest_batch(batch, now, report)
+        last_pk = batch[-1].pk
+
+
+def plan_digests_for(coach_ids: Iterable[int], now: datetime) -> DigestReport:
+    """Plan these coaches' digests at once, after they changed their settings."""
+    report = DigestReport()
+    batch = list(digests.profiles().filter(user_id__in=list(coach_ids)))
+    if batch:
+        _plan_digest_batch(batch, now, report)
+    return report
+
+
+def _plan_digest_batch(profiles: list[CoachProfile], now: datetime, report: DigestReport):
+    start, end = now - GRACE, now + HORIZON
+    wanted: dict[tuple[int, str], datetime] = {}
+    for profile in profiles:
+        if not digests.wants_digest(profile):
+            continue
+        try:
+            for key, at in digests.digest_times(profile.tz, profile.digest_time, start, end):
+                wanted[(profile.user_id, key)] = at
+        except Exception:  # a broken zone: her digest waits, the other coaches' do not
+            log.warning("coach profile %s could not be planned", profile.pk, exc_info=True)
+
+    kind = notifications.COACH_DIGEST.key
+    existing = {
+        (n.recipient_id, n.key): n
+        for n in Notification.objects.filter(
+            enrolment__isnull=True,
+            kind=kind,
+            recipient_id__in=[p.user_id for p in profiles],
+            scheduled_for__gte=start - timedelta(days=2),
+        ).only("pk", "recipient_id", "key", "status", "scheduled_for", "due_at")
+    }
+
+    def new_row(ident: tuple, due_at: datetime) -> Notification:
+        coach_id, key = ident
+        return Notification(
+            enrolment=None,
+            recipient_id=coach_id,
+            kind=kind,
+            key=key,
+            scheduled_for=due_at,
+            due_at=due_at,
+        )
+
+    # Turned off, then on again: revived. A digest cancelled when it fell due (nobody was
+    # flagged) stays cancelled: its moment has passed.
+    created, moved, cancelled = reconcile(
+        wanted, existing, start, new_row, revive=lambda row, due_at: due_at > now
+    )
+    CoachProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(planned_until=end)
+    report.coaches += len(profiles)
+    report.batches += 1
+    report.created += created
+    report.moved += moved
+    report.cancelled += cancelled
+
+
+def _create_missing_profiles(batch_size: int) -> None:
+    """Give each member of the Coaches group a profile with the defaults (digest on)."""
+    users = get_user_model().objects.filter(
+        groups__name=roles.COACH_GROUP, coach_profile__isnull=True
+    )
+    while missing := list(users.values_list("pk", flat=True)[:batch_size]):
+        CoachProfile.objects.bulk_create(
+            [CoachProfile(user_id=pk) for pk in missing], ignore_conflicts=True
+        )
