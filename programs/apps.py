@@ -5,3 +5,12 @@ class ProgramsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "programs"
     verbose_name = "Recovery programs"
+
+    def ready(self):
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import m2m_changed
+
+        from programs.models import groups_changed
+
+        # Joining or leaving the Coaches group decides whether she gets a digest.
+        m2m_changed.connect(groups_changed, sender=get_user_model().groups.through)

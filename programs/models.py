@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 
@@ -723,9 +723,25 @@ def _schedule_changed(sender, instance, **kwargs):
 @receiver(post_delete, sender=Prescription)
 def _program_changed(sender, instance, **kwargs):
     # Everyone in the program: the sweep plans them within a minute, in batches.
-    program_id = {Program: lambda: instance.pk, Stage: lambda: instance.program_id}.get(
-        sender, lambda: Stage.objects.filter(pk=instance.stage_id).values("program_id")
-    )()
-    Enrolment.objects.filter(program_id=program_id, status__in=Enrolment.CURRENT).update(
+    if sender is Program:
+        programs = [instance.pk]
+    elif sender is Stage:
+        programs = [instance.program_id]
+    else:
+        programs = Stage.objects.filter(pk=instance.stage_id).values("program_id")
+    Enrolment.objects.filter(program_id__in=programs, status__in=Enrolment.CURRENT).update(
         planned_until=None
     )
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def _user_changed(sender, instance, **kwargs):
+    # Active, staff or not: whether she still gets a coach's digest.
+    CoachProfile.objects.filter(user_id=instance.pk).update(planned_until=None)
+
+
+def groups_changed(sender, instance, pk_set=None, reverse=False, **kwargs):
+    if kwargs["action"] not in ("post_add", "post_remove", "post_clear"):
+        return
+    users = list(pk_set or ()) if reverse else [instance.pk]
+    CoachProfile.objects.filter(user_id__in=users).update(planned_until=None)

@@ -223,12 +223,12 @@ def _plan_batch(batch: list[Enrolment], now: datetime, report: PlanReport) -> No
     Enrolment.objects.filter(pk__in=ids).update(
         planned_until=end, plan_error="", plan_failed_at=None
     )
-    completed = Enrolment.objects.filter(pk__in=finished, status=Enrolment.Status.ACTIVE).update(
-        status=Enrolment.Status.COMPLETED
-    )
+    completed = finished and Enrolment.objects.filter(
+        pk__in=finished, status=Enrolment.Status.ACTIVE
+    ).update(status=Enrolment.Status.COMPLETED)
     for pk, error in broken.items():
         Enrolment.objects.filter(pk=pk).update(
-            planned_until=now + RETRY_BROKEN,
+            planned_until=now + lead() + RETRY_BROKEN,  # the sweep comes back an hour from now
             plan_error=facts.describe(error),
             plan_failed_at=now,
         )
@@ -237,7 +237,7 @@ def _plan_batch(batch: list[Enrolment], now: datetime, report: PlanReport) -> No
     report.created += created
     report.moved += moved
     report.cancelled += cancelled
-    report.completed += completed
+    report.completed += completed or 0
     report.broken.extend(broken)
 
 
@@ -270,9 +270,10 @@ def reconcile(
         if row.status == Status.PENDING and ident not in wanted and row.scheduled_for >= start:
             to_cancel.append(row.pk)
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # A concurrent planner may have inserted the same rows: the unique key makes that a no-op.
-        Notification.objects.bulk_create(to_create, ignore_conflicts=True)
+        if to_create:
+            Notification.objects.bulk_create(to_create, ignore_conflicts=True)
         if to_move:
             Notification.objects.bulk_update(to_move, ["scheduled_for", "due_at", "status"])
         if to_cancel:
@@ -294,10 +295,12 @@ class DigestReport:
     cancelled: int = 0
 
 
-def plan_digests(now: datetime, everyone: bool = False) -> DigestReport:
+def plan_digests(
+    now: datetime, everyone: bool = False, batch_size: int | None = None
+) -> DigestReport:
     """Plan the digests of every coach whose horizon runs short or whose settings changed
     (`everyone`: of every coach), batch by batch."""
-    batch_size = settings.PLAN_BATCH
+    batch_size = batch_size or settings.PLAN_BATCH
     _create_missing_profiles(batch_size)
     due = Q() if everyone else Q(planned_until__isnull=True) | Q(planned_until__lte=now + lead())
     report = DigestReport()

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from programs import outbox, roles
+from programs import delivery, roles
 from programs.models import CheckIn, CoachAction, Hold, Notification, SessionLog, StageOverride
 
 pytestmark = pytest.mark.django_db
@@ -226,7 +226,7 @@ def test_a_message_goes_through_the_outbox(as_coach, enrolment, clock):
     as_coach.post(url("client_message", enrolment), {"text": "Lovely progress this week!"})
     row = Notification.objects.get(kind="coach_message")
     assert (row.recipient, row.status) == (enrolment.user, "pending")
-    outbox.send_due(clock=lambda: datetime(2026, 3, 10, 9, 1, tzinfo=UTC))
+    delivery.send_due(clock=lambda: datetime(2026, 3, 10, 9, 1, tzinfo=UTC))
     row.refresh_from_db()
     assert row.status == "sent"
     message = mail.outbox[-1]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections, transaction
 
-from programs import outbox
+from programs import delivery, planning
 from programs.models import Enrolment, Notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,7 +84,7 @@ def test_two_dispatchers_claim_each_of_a_thousand_rows_exactly_once(make_enrolme
     def dispatcher() -> tuple[list[int], int]:
         start.wait()
         taken, batches = [], 0
-        while rows := outbox.claim(NOW, limit=25):
+        while rows := delivery.claim(NOW, limit=25):
             taken += [row.pk for row in rows]
             batches += 1
         return taken, batches
@@ -130,7 +130,7 @@ def test_a_claim_skips_rows_locked_by_another_transaction_instead_of_waiting(mak
                 # Waiting for the lock would be the bug: fail after 5 s instead of hanging.
                 cursor.execute("SET lock_timeout = '5s'")
             started = time.monotonic()
-            rows = outbox.claim(NOW, limit=20)
+            rows = delivery.claim(NOW, limit=20)
             return [row.pk for row in rows], time.monotonic() - started
         finally:
             release.set()
@@ -145,7 +145,7 @@ def test_a_claim_skips_rows_locked_by_another_transaction_instead_of_waiting(mak
     assert set(Notification.objects.filter(pk__in=oldest).values_list("status", "attempts")) == {
         (Status.PENDING, 0)
     }
-    assert [row.pk for row in outbox.claim(NOW, limit=10)] == oldest
+    assert [row.pk for row in delivery.claim(NOW, limit=10)] == oldest
 
 
 def test_an_expired_lease_is_taken_over_once_when_two_dispatchers_race(make_enrolment):
@@ -161,7 +161,7 @@ def test_an_expired_lease_is_taken_over_once_when_two_dispatchers_race(make_enro
         won = []
         for moment in moments:
             start.wait()  # both claim at the same moment, each round
-            won.append([row.pk for row in outbox.claim(moment, limit=10)])
+            won.append([row.pk for row in delivery.claim(moment, limit=10)])
         return won
 
     first, second = in_threads(dispatcher, dispatcher)
@@ -190,9 +190,9 @@ def test_two_planners_at_once_create_each_row_once(make_enrolment, django_user_m
     Enrolment.objects.bulk_create(Enrolment(**copied, user=user) for user in users)
     start = threading.Barrier(2, timeout=TIMEOUT)
 
-    def planner() -> outbox.PlanReport:
+    def planner() -> planning.PlanReport:
         start.wait()
-        return outbox.plan_all(NOW, batch_size=25)
+        return planning.plan_all(NOW, batch_size=25)
 
     first, second = in_threads(planner, planner)
     planned = list(Notification.objects.values_list("enrolment_id", "kind", "key"))
@@ -209,7 +209,7 @@ def planned_by_one_planner() -> set[tuple[int, str, str]]:
     """What one planner alone makes of the same enrolments (then rolled back)."""
     with transaction.atomic():
         Notification.objects.all().delete()
-        outbox.plan_all(NOW)
+        planning.plan_all(NOW)
         planned = set(Notification.objects.values_list("enrolment_id", "kind", "key"))
         transaction.set_rollback(True)
     assert planned

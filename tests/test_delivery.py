@@ -27,7 +27,7 @@ from processes import (  # noqa: F401 (the fixtures register by being imported)
     worker_fixture,
 )
 
-from programs import checkins, emails, outbox, safety, tasks
+from programs import checkins, emails, planning, safety, tasks
 from programs.models import Enrolment, Notification, Program
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -72,12 +72,12 @@ def enrol(program: Program, count: int, now, prefix: str = "mother") -> list[Enr
 
 def plan_due(
     program: Program, count: int, prefix: str = "mother"
-) -> tuple[list[Notification], outbox.PlanReport]:
+) -> tuple[list[Notification], planning.PlanReport]:
     """Enrol `count` women and plan their next 48 hours: exactly one row falls due now for each
     (the others are for the next two days)."""
     now = timezone.now()
     enrol(program, count, now, prefix)
-    report = outbox.plan_all(now)
+    report = planning.plan_all(now)
     due = list(Notification.objects.filter(due_at__lte=now).select_related("recipient"))
     assert report.enrolments == count
     assert report.created == Notification.objects.count()

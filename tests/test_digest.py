@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from programs import coaching, digests, outbox, roles, safety
+from programs import coaching, delivery, digests, notifications, planning, roles, safety
 from programs.models import CoachProfile, Hold, Notification, SessionLog
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def hold(enrolment):
 
 
 def test_her_digest_is_planned_at_her_local_time(coach):
-    report = digests.plan_digests(NOW)
+    report = planning.plan_digests(NOW)
     assert (report.coaches, report.created) == (1, 2)
     assert digest_rows() == [
         ("2026-03-04", datetime(2026, 3, 4, 7, 30, tzinfo=UTC), "pending"),
@@ -79,7 +80,7 @@ def test_her_digest_is_planned_at_her_local_time(coach):
 def test_across_the_spring_dst_change(db):
     """London skips 01:00 to 02:00 on 29 March 2026: a 01:30 digest goes at 02:00 BST."""
     make_coach(digest_time=time(1, 30))
-    digests.plan_digests(datetime(2026, 3, 28, 2, 0, tzinfo=UTC))
+    planning.plan_digests(datetime(2026, 3, 28, 2, 0, tzinfo=UTC))
     assert [(key, at) for key, at, _ in digest_rows()] == [
         ("2026-03-29", datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),  # 02:00 BST, after the gap
         ("2026-03-30", datetime(2026, 3, 30, 0, 30, tzinfo=UTC)),  # 01:30 BST
@@ -89,7 +90,7 @@ def test_across_the_spring_dst_change(db):
 def test_across_the_autumn_dst_change(db):
     """New York's clocks go back at 02:00 on 1 November 2026: 08:00 is an hour later in UTC."""
     make_coach(timezone="America/New_York", digest_time=time(8, 0))
-    digests.plan_digests(datetime(2026, 10, 31, 11, 0, tzinfo=UTC))
+    planning.plan_digests(datetime(2026, 10, 31, 11, 0, tzinfo=UTC))
     assert [(key, at) for key, at, _ in digest_rows()] == [
         ("2026-10-31", datetime(2026, 10, 31, 12, 0, tzinfo=UTC)),  # 08:00 EDT
         ("2026-11-01", datetime(2026, 11, 1, 13, 0, tzinfo=UTC)),  # 08:00 EST
@@ -97,17 +98,17 @@ def test_across_the_autumn_dst_change(db):
 
 
 def test_planning_again_changes_nothing(coach):
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     before = list(Notification.objects.values())
-    report = digests.plan_digests(NOW + timedelta(minutes=5))
+    report = planning.plan_digests(NOW + timedelta(minutes=5))
     assert (report.created, report.moved, report.cancelled) == (0, 0, 0)
     assert list(Notification.objects.values()) == before
 
 
 def test_a_new_time_moves_her_pending_digests(coach):
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     CoachProfile.objects.filter(user=coach).update(digest_time=time(18, 0))
-    report = digests.plan_for(coach, NOW)
+    report = planning.plan_digests_for([coach.pk], NOW)
     assert report.moved == 2
     assert [at for _, at, _ in digest_rows()] == [
         datetime(2026, 3, 4, 18, 0, tzinfo=UTC),
@@ -117,9 +118,9 @@ def test_a_new_time_moves_her_pending_digests(coach):
 
 
 def test_a_new_time_zone_moves_and_cancels_what_no_longer_fits(coach):
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     CoachProfile.objects.filter(user=coach).update(timezone="Asia/Kolkata")  # 07:30 is 02:00 UTC
-    digests.plan_for(coach, NOW)
+    planning.plan_digests_for([coach.pk], NOW)
     assert digest_rows() == [
         ("2026-03-04", datetime(2026, 3, 4, 7, 30, tzinfo=UTC), "cancelled"),  # passed there
         ("2026-03-05", datetime(2026, 3, 5, 2, 0, tzinfo=UTC), "pending"),
@@ -128,31 +129,34 @@ def test_a_new_time_zone_moves_and_cancels_what_no_longer_fits(coach):
 
 
 def test_turning_it_off_cancels_and_on_again_brings_back(coach):
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     CoachProfile.objects.filter(user=coach).update(email_digest=False)
-    assert digests.plan_for(coach, NOW).cancelled == 2
+    assert planning.plan_digests_for([coach.pk], NOW).cancelled == 2
     assert {status for *_, status in digest_rows()} == {"cancelled"}
-    assert digests.plan_digests(NOW).created == 0
+    assert planning.plan_digests(NOW).created == 0
 
     CoachProfile.objects.filter(user=coach).update(email_digest=True)
-    assert digests.plan_for(coach, NOW).moved == 2
+    assert planning.plan_digests_for([coach.pk], NOW).moved == 2
     assert {status for *_, status in digest_rows()} == {"pending"}
 
 
 def test_turned_off_on_the_settings_page(client, coach, clock):
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     clock("2026-03-04 07:05")
     client.force_login(coach)
     unticked = {"timezone": "Europe/London", "digest_time": "07:30"}
     client.post("/coach/settings/", unticked)
-    assert not CoachProfile.objects.get(user=coach).email_digest
+    profile = CoachProfile.objects.get(user=coach)
+    assert not profile.email_digest
+    assert profile.planned_until is None  # marked: the next sweep plans her first
+    planning.plan_digests(timezone.now())
     assert Notification.objects.filter(status="pending").count() == 0
 
 
 def test_a_new_coach_gets_a_profile_with_the_digest_on(db):
     user = User.objects.create_user("new.coach@example.com", "new.coach@example.com")
     roles.make_coach(user)
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     profile = CoachProfile.objects.get(user=user)
     assert (profile.email_digest, profile.timezone, profile.digest_time) == (
         True,
@@ -163,9 +167,9 @@ def test_a_new_coach_gets_a_profile_with_the_digest_on(db):
 
 
 def test_no_digest_for_someone_who_is_no_longer_a_coach(coach):
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     coach.groups.clear()
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     assert {status for *_, status in digest_rows()} == {"cancelled"}
 
 
@@ -173,7 +177,7 @@ def test_planning_queries_grow_with_batches_not_coaches(db):
     def queries_for_planning():
         Notification.objects.all().delete()
         with CaptureQueriesContext(connection) as captured:
-            report = digests.plan_digests(NOW, batch_size=10)
+            report = planning.plan_digests(NOW, everyone=True, batch_size=10)
         return len(captured), report.batches
 
     for i in range(10):
@@ -193,8 +197,8 @@ def test_planning_queries_grow_with_batches_not_coaches(db):
 
 def test_nobody_flagged_no_digest(coach, make_client):
     make_client()
-    digests.plan_digests(NOW)
-    report = outbox.send_due(clock=lambda: DUE)
+    planning.plan_digests(NOW)
+    report = delivery.send_due(clock=lambda: DUE)
     assert (report.sent, report.cancelled) == (0, 1)
     assert mail.outbox == []
     assert digest_rows(key="2026-03-04")[0][2] == "cancelled"
@@ -202,8 +206,8 @@ def test_nobody_flagged_no_digest(coach, make_client):
 
 def test_a_client_on_hold_brings_the_digest(coach, make_client):
     hold(make_client())
-    digests.plan_digests(NOW)
-    report = outbox.send_due(clock=lambda: DUE)
+    planning.plan_digests(NOW)
+    report = delivery.send_due(clock=lambda: DUE)
     assert report.sent == 1
     message = mail.outbox[0]
     assert message.to == ["carla@example.com"]
@@ -227,8 +231,8 @@ def test_a_client_whose_reminders_fail_brings_the_digest(coach, make_client):
         due_at=NOW - timedelta(days=1),
         status="failed",
     )
-    digests.plan_digests(NOW)
-    outbox.send_due(clock=lambda: DUE)
+    planning.plan_digests(NOW)
+    delivery.send_due(clock=lambda: DUE)
     assert len(mail.outbox) == 1
     assert "Reminders failing: 1" in mail.outbox[0].body
 
@@ -237,8 +241,8 @@ def test_it_counts_clients_per_flag(coach, make_client):
     for name in ("a", "b", "c"):
         hold(make_client(f"{name}@example.com"))
     make_client("d@example.com")  # fine
-    digests.plan_digests(NOW)
-    outbox.send_due(clock=lambda: DUE)
+    planning.plan_digests(NOW)
+    delivery.send_due(clock=lambda: DUE)
     message = mail.outbox[0]
     assert message.subject == "3 clients need you today"
     assert "3 of your clients need a look today" in message.body
@@ -247,8 +251,8 @@ def test_it_counts_clients_per_flag(coach, make_client):
 def test_only_her_own_clients_count(coach, make_client):
     other = make_coach("dee@example.com")
     hold(make_client(coach=other))
-    digests.plan_digests(NOW)
-    outbox.send_due(clock=lambda: DUE)
+    planning.plan_digests(NOW)
+    delivery.send_due(clock=lambda: DUE)
     assert [m.to for m in mail.outbox] == [["dee@example.com"]]
 
 
@@ -256,9 +260,9 @@ def test_a_staff_coach_counts_only_her_own_clients_too(make_client):
     staff = User.objects.create_user("staff@example.com", "staff@example.com", is_staff=True)
     CoachProfile.objects.create(user=staff, timezone="Europe/London")
     hold(make_client())  # someone else's client
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     assert len(digest_rows(recipient=staff)) == 2
-    outbox.send_due(clock=lambda: DUE)
+    delivery.send_due(clock=lambda: DUE)
     assert "staff@example.com" not in [m.to[0] for m in mail.outbox]
 
 
@@ -266,32 +270,32 @@ def test_a_withdrawn_client_does_not_count(coach, make_client):
     enrolment = make_client()
     hold(enrolment)
     enrolment.withdraw(NOW)
-    digests.plan_digests(NOW)
-    outbox.send_due(clock=lambda: DUE)
+    planning.plan_digests(NOW)
+    delivery.send_due(clock=lambda: DUE)
     assert mail.outbox == []
 
 
 def test_turned_off_after_planning_is_not_sent(coach, make_client):
     hold(make_client())
-    digests.plan_digests(NOW)
+    planning.plan_digests(NOW)
     CoachProfile.objects.filter(user=coach).update(email_digest=False)
-    assert outbox.send_due(clock=lambda: DUE).cancelled == 1
+    assert delivery.send_due(clock=lambda: DUE).cancelled == 1
     assert mail.outbox == []
 
 
 def test_a_digest_hours_late_is_dropped(coach, make_client):
     hold(make_client())
-    digests.plan_digests(NOW)
-    late = DUE + digests.STALE_AFTER + timedelta(minutes=1)
-    report = outbox.send_due(clock=lambda: late)
+    planning.plan_digests(NOW)
+    late = DUE + notifications.COACH_DIGEST.fresh_for + timedelta(minutes=1)
+    report = delivery.send_due(clock=lambda: late)
     assert (report.sent, report.cancelled) == (0, 1)
 
 
 def test_a_digest_cancelled_when_due_is_not_planned_again(coach, make_client):
     make_client()
-    digests.plan_digests(NOW)
-    outbox.send_due(clock=lambda: DUE)
-    digests.plan_digests(DUE + timedelta(minutes=5))
+    planning.plan_digests(NOW)
+    delivery.send_due(clock=lambda: DUE)
+    planning.plan_digests(DUE + timedelta(minutes=5))
     assert digest_rows(key="2026-03-04")[0][2] == "cancelled"
 
 
@@ -309,8 +313,8 @@ def test_no_health_data_in_the_digest(coach, make_client):
     }
     checkins.record(first, 1, {**answers, "pain": 2}, NOW - timedelta(hours=3))
     checkins.record(first, 1, answers, NOW - timedelta(hours=2))
-    digests.plan_digests(NOW)
-    outbox.send_due(clock=lambda: DUE)
+    planning.plan_digests(NOW)
+    delivery.send_due(clock=lambda: DUE)
     digest = next(m for m in mail.outbox if "need" in m.subject and "today" in m.subject)
     text = digest.subject + digest.body + digest.alternatives[0].content
     forbidden = ["Amira", "amira@example.com", answers["note"], "9/10", "pain: 9", "pain 9"]

@@ -5,7 +5,7 @@ from datetime import time
 import pytest
 from django.urls import reverse
 
-from programs import links
+from programs import links, planning
 from programs.models import Enrolment, Notification
 
 pytestmark = pytest.mark.django_db
@@ -48,9 +48,8 @@ def test_replayed_unsubscribe_is_harmless(client, enrolment):
 
 
 def test_unsubscribing_cancels_pending_reminders_of_that_kind(client, enrolment):
-    from programs import outbox
 
-    outbox.plan_for(enrolment, enrolment.created_at)
+    planning.plan_for(enrolment, enrolment.created_at)
     assert Notification.objects.filter(kind="session", status="pending").exists()
     client.post(unsubscribe_path(enrolment))
     assert not Notification.objects.filter(kind="session", status="pending").exists()
@@ -71,9 +70,8 @@ def test_a_token_for_a_deleted_enrolment_is_calm(client, enrolment):
 
 
 def test_preferences_page_saves_and_replans(member, enrolment):
-    from programs import outbox
 
-    outbox.plan_for(enrolment, enrolment.created_at)
+    planning.plan_for(enrolment, enrolment.created_at)
     response = member.post(
         reverse("preferences", args=[enrolment.pk]),
         {"reminder_time": "19:15", "timezone": "Asia/Kolkata", "email_checkin": "on"},

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape
 
-from programs import digests, outbox, roles
+from programs import delivery, planning, roles
 from programs.models import CoachProfile, Notification
 from tests.conftest import PASSWORD
 
@@ -185,7 +185,7 @@ def send_everything_due(until):
         )
         if due is None:
             return
-        outbox.send_due(clock=lambda due=due: due)
+        delivery.send_due(clock=lambda due=due: due)
 
 
 def test_every_email_escapes_names_and_messages_in_its_html(
@@ -198,11 +198,11 @@ def test_every_email_escapes_names_and_messages_in_its_html(
     ).delete()
     story.holds.update(cleared_at=now)
     for day in range(0, 44, 2):  # to the end of her six weeks
-        outbox.plan_for(story, now + timedelta(days=day))
+        planning.plan_for(story, now + timedelta(days=day))
         send_everything_due(now + timedelta(days=day + 2))
     story.holds.update(cleared_at=None)
     # Her coach's alert and message, and the coach's digest the next morning.
-    digests.plan_for(coach, now)
+    planning.plan_digests_for([coach.pk], now)
     send_everything_due(now + timedelta(days=1))
     # An invitation from this coach, and a password reset.
     coach_client.post(

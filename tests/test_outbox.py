@@ -8,7 +8,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from programs import emails, outbox, safety
+from programs import delivery, emails, planning, safety
 from programs.models import Enrolment, Notification, SessionLog
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def make_many(make_enrolment, django_user_model, n, start=0):
 
 def test_plan_creates_the_next_two_days(make_enrolment):
     make_enrolment()
-    report = outbox.plan_all(NOW)
+    report = planning.plan_all(NOW)
     assert report.created == 2
     assert rows() == [("session", "2026-03-04", "pending"), ("session", "2026-03-05", "pending")]
     assert Notification.objects.first().due_at == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
@@ -55,9 +55,9 @@ def test_plan_creates_the_next_two_days(make_enrolment):
 
 def test_planning_again_changes_nothing(make_enrolment):
     make_enrolment()
-    outbox.plan_all(NOW)
+    planning.plan_all(NOW)
     before = list(Notification.objects.values())
-    report = outbox.plan_all(NOW + timedelta(minutes=5))
+    report = planning.plan_all(NOW + timedelta(minutes=5))
     assert (report.created, report.moved, report.cancelled) == (0, 0, 0)
     assert list(Notification.objects.values()) == before
 
@@ -66,7 +66,7 @@ def test_planning_queries_grow_with_batches_not_people(make_enrolment, django_us
     def queries_for_planning():
         Notification.objects.all().delete()
         with CaptureQueriesContext(connection) as captured:
-            report = outbox.plan_all(NOW, batch_size=10)
+            report = planning.plan_all(NOW, batch_size=10)
         return len(captured), report.batches
 
     make_many(make_enrolment, django_user_model, 10)
@@ -75,16 +75,18 @@ def test_planning_queries_grow_with_batches_not_people(make_enrolment, django_us
     large, large_batches = queries_for_planning()
     assert (small_batches, large_batches) == (1, 4)
     per_batch = (large - small) / (large_batches - small_batches)
-    assert per_batch <= 10
+    # Lock, enrolments and their 3 relations, program stages (3), last sessions, nudges,
+    # existing rows, insert, horizon update, and the transaction: 15 or 16, for any batch size.
+    assert per_batch <= 16
     assert large <= small + per_batch * 3
 
 
 def test_a_new_reminder_time_moves_the_pending_rows(make_enrolment):
     enrolment = make_enrolment()
-    outbox.plan_all(NOW)
+    planning.plan_all(NOW)
     enrolment.reminder_time = time(9, 30)
     enrolment.save()
-    report = outbox.plan_for(enrolment, NOW)
+    report = planning.plan_for(enrolment, NOW)
     assert report.moved == 2
     due = Notification.objects.get(key="2026-03-04").due_at
     assert due == datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
@@ -93,10 +95,10 @@ def test_a_new_reminder_time_moves_the_pending_rows(make_enrolment):
 
 def test_a_new_time_zone_moves_the_pending_rows(make_enrolment):
     enrolment = make_enrolment()
-    outbox.plan_all(NOW)
+    planning.plan_all(NOW)
     enrolment.timezone = "Asia/Kolkata"  # 08:00 there is 02:30 UTC: today's has passed
     enrolment.save()
-    outbox.plan_for(enrolment, NOW)
+    planning.plan_for(enrolment, NOW)
     assert Notification.objects.get(key="2026-03-05").due_at == datetime(
         2026, 3, 5, 2, 30, tzinfo=UTC
     )
@@ -104,45 +106,45 @@ def test_a_new_time_zone_moves_the_pending_rows(make_enrolment):
 
 def test_pause_cancels_and_resume_brings_back(make_enrolment):
     enrolment = make_enrolment()
-    outbox.plan_all(NOW)
+    planning.plan_all(NOW)
     enrolment.pause(NOW)
-    outbox.plan_for(enrolment, NOW)
+    planning.plan_for(enrolment, NOW)
     assert {status for *_, status in rows()} == {"cancelled"}
     enrolment.resume(NOW + timedelta(minutes=10))
-    outbox.plan_for(enrolment, NOW + timedelta(minutes=10))
+    planning.plan_for(enrolment, NOW + timedelta(minutes=10))
     assert {status for *_, status in rows()} == {"pending"}
 
 
 def test_withdrawal_cancels_everything_pending(make_enrolment):
     enrolment = make_enrolment()
-    outbox.plan_all(NOW)
+    planning.plan_all(NOW)
     enrolment.withdraw(NOW)
-    outbox.plan_for(enrolment, NOW)
+    planning.plan_for(enrolment, NOW)
     assert {status for *_, status in rows()} == {"cancelled"}
-    assert outbox.plan_all(NOW).created == 0
+    assert planning.plan_all(NOW).created == 0
 
 
 def test_a_logged_session_cancels_a_planned_nudge(make_enrolment):
     enrolment = make_enrolment()
-    outbox.plan_all(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
+    planning.plan_all(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
     assert ("nudge", "week-1", "pending") in rows()
     prescription = enrolment.program.stages.get(slug="breathing").prescriptions.first()
     SessionLog.objects.create(
         enrolment=enrolment, prescription=prescription, local_date=date(2026, 3, 5)
     )
-    outbox.plan_all(datetime(2026, 3, 5, 13, 0, tzinfo=UTC))
+    planning.plan_all(datetime(2026, 3, 5, 13, 0, tzinfo=UTC))
     assert ("nudge", "week-1", "cancelled") in rows()
     assert ("session", "2026-03-06", "pending") in rows()
 
 
 def test_sent_rows_are_never_planned_again(make_enrolment):
     make_enrolment()
-    outbox.plan_all(NOW)
+    planning.plan_all(NOW)
     Notification.objects.update(status="sent")
     enrolment = Enrolment.objects.get()
     enrolment.reminder_time = time(10, 0)
     enrolment.save()
-    report = outbox.plan_for(enrolment, NOW)
+    report = planning.plan_for(enrolment, NOW)
     assert (report.created, report.moved) == (0, 0)
     assert {status for *_, status in rows()} == {"sent"}
 
@@ -166,25 +168,25 @@ def due_rows(make_enrolment, count=3):
 
 def test_two_claims_never_take_the_same_row(make_enrolment):
     due_rows(make_enrolment, 5)
-    first = outbox.claim(NOW, limit=3)
-    second = outbox.claim(NOW, limit=3)
+    first = delivery.claim(NOW, limit=3)
+    second = delivery.claim(NOW, limit=3)
     assert len(first) == 3
     assert len(second) == 2
     assert not {r.pk for r in first} & {r.pk for r in second}
-    assert outbox.claim(NOW, limit=3) == []
+    assert delivery.claim(NOW, limit=3) == []
 
 
 def test_claim_takes_only_what_is_due(make_enrolment):
     due_rows(make_enrolment, 1)
     Notification.objects.update(due_at=NOW + timedelta(seconds=1))
-    assert outbox.claim(NOW, limit=10) == []
+    assert delivery.claim(NOW, limit=10) == []
 
 
 def test_a_dead_dispatchers_rows_are_taken_again_after_the_lease(make_enrolment):
     due_rows(make_enrolment, 2)
-    taken = outbox.claim(NOW, limit=10)
-    assert outbox.claim(NOW + outbox.lease() - timedelta(seconds=1), limit=10) == []
-    again = outbox.claim(NOW + outbox.lease() + timedelta(seconds=1), limit=10)
+    taken = delivery.claim(NOW, limit=10)
+    assert delivery.claim(NOW + delivery.lease() - timedelta(seconds=1), limit=10) == []
+    again = delivery.claim(NOW + delivery.lease() + timedelta(seconds=1), limit=10)
     assert {r.pk for r in again} == {r.pk for r in taken}
     assert {r.attempts for r in again} == {2}
 
@@ -194,24 +196,24 @@ def test_a_dead_dispatchers_rows_are_taken_again_after_the_lease(make_enrolment)
 
 def planned_and_due(make_enrolment):
     enrolment = make_enrolment(coach=None)
-    outbox.plan_all(NOW)
+    planning.plan_all(NOW)
     return enrolment, datetime(2026, 3, 4, 8, 0, 30, tzinfo=UTC)
 
 
 def test_send_due_sends_each_row_once(make_enrolment):
     _, due = planned_and_due(make_enrolment)
-    report = outbox.send_due(clock=lambda: due)
+    report = delivery.send_due(clock=lambda: due)
     assert (report.sent, report.batches) == (1, 1)
     assert len(mail.outbox) == 1
     row = Notification.objects.get(key="2026-03-04")
     assert (row.status, row.sent_at, row.claimed_until) == ("sent", due, None)
-    assert outbox.send_due(clock=lambda: due).sent == 0
+    assert delivery.send_due(clock=lambda: due).sent == 0
     assert len(mail.outbox) == 1
 
 
 def test_an_email_has_text_html_a_stable_id_and_one_click_unsubscribe(make_enrolment):
     _, due = planned_and_due(make_enrolment)
-    outbox.send_due(clock=lambda: due)
+    delivery.send_due(clock=lambda: due)
     message = mail.outbox[0]
     row = Notification.objects.get(status="sent")
     assert message.to == ["amira@example.com"]
@@ -227,7 +229,7 @@ def test_an_email_has_text_html_a_stable_id_and_one_click_unsubscribe(make_enrol
 def test_a_row_she_no_longer_wants_is_cancelled_not_sent(make_enrolment):
     enrolment, due = planned_and_due(make_enrolment)
     enrolment.pause(due - timedelta(seconds=5))
-    report = outbox.send_due(clock=lambda: due)
+    report = delivery.send_due(clock=lambda: due)
     assert (report.sent, report.cancelled) == (0, 1)
     assert mail.outbox == []
 
@@ -253,7 +255,7 @@ class FlakyConnection:
 def connection_with(monkeypatch):
     def install(*errors):
         flaky = FlakyConnection(errors)
-        monkeypatch.setattr(outbox, "get_connection", lambda **kwargs: flaky)
+        monkeypatch.setattr(delivery, "get_connection", lambda **kwargs: flaky)
         return flaky
 
     return install
@@ -263,20 +265,20 @@ def test_a_temporary_refusal_is_retried_with_backoff(make_enrolment, connection_
     settings.OUTBOX_BACKOFF_SECONDS = 60
     _, due = planned_and_due(make_enrolment)
     flaky = connection_with(smtplib.SMTPDataError(451, b"try later"))
-    report = outbox.send_due(clock=lambda: due)
+    report = delivery.send_due(clock=lambda: due)
     row = Notification.objects.get(key="2026-03-04")
     assert (report.retried, row.status, row.attempts) == (1, "pending", 1)
     assert row.due_at == due + timedelta(seconds=60)
     assert "451" in row.last_error
-    assert outbox.send_due(clock=lambda: due + timedelta(seconds=59)).claimed == 0
-    report = outbox.send_due(clock=lambda: due + timedelta(seconds=61))
+    assert delivery.send_due(clock=lambda: due + timedelta(seconds=59)).claimed == 0
+    report = delivery.send_due(clock=lambda: due + timedelta(seconds=61))
     row.refresh_from_db()
     assert (report.sent, row.status, row.attempts, len(flaky.sent)) == (1, "sent", 2, 1)
 
 
 def test_backoff_doubles_up_to_an_hour(settings):
     settings.OUTBOX_BACKOFF_SECONDS = 60
-    assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3, 7, 12)] == [
+    assert [delivery.backoff(n).total_seconds() for n in (1, 2, 3, 7, 12)] == [
         60,
         120,
         240,
@@ -288,11 +290,11 @@ def test_backoff_doubles_up_to_an_hour(settings):
 def test_a_permanent_refusal_fails_at_once_with_its_error(make_enrolment, connection_with):
     _, due = planned_and_due(make_enrolment)
     connection_with(smtplib.SMTPRecipientsRefused({"amira@example.com": (550, b"no such user")}))
-    report = outbox.send_due(clock=lambda: due)
+    report = delivery.send_due(clock=lambda: due)
     row = Notification.objects.get(key="2026-03-04")
     assert (report.failed, row.status) == (1, "failed")
     assert "550" in row.last_error
-    assert outbox.send_due(clock=lambda: due + timedelta(hours=2)).claimed == 0
+    assert delivery.send_due(clock=lambda: due + timedelta(hours=2)).claimed == 0
 
 
 def test_giving_up_after_the_last_attempt(make_enrolment, connection_with, settings):
@@ -300,8 +302,8 @@ def test_giving_up_after_the_last_attempt(make_enrolment, connection_with, setti
     settings.OUTBOX_BACKOFF_SECONDS = 1
     _, due = planned_and_due(make_enrolment)
     connection_with(*[smtplib.SMTPDataError(421, b"busy")] * 5)
-    outbox.send_due(clock=lambda: due)
-    outbox.send_due(clock=lambda: due + timedelta(seconds=5))
+    delivery.send_due(clock=lambda: due)
+    delivery.send_due(clock=lambda: due + timedelta(seconds=5))
     row = Notification.objects.get(key="2026-03-04")
     assert (row.status, row.attempts) == ("failed", 2)
 
@@ -312,10 +314,10 @@ def test_a_lost_connection_hands_back_the_rest_of_the_batch(
     for i in range(3):
         user = django_user_model.objects.create_user(f"x{i}@example.com", f"x{i}@example.com")
         make_enrolment(user=user)
-    outbox.plan_all(NOW)
+    planning.plan_all(NOW)
     due = datetime(2026, 3, 4, 8, 0, 30, tzinfo=UTC)
     connection_with(smtplib.SMTPServerDisconnected("gone"))
-    report = outbox.send_due(clock=lambda: due, max_batches=1)
+    report = delivery.send_due(clock=lambda: due, max_batches=1)
     today = Notification.objects.filter(key="2026-03-04")
     assert report.retried == 1
     assert sorted(today.values_list("attempts", flat=True)) == [0, 0, 1]
@@ -336,8 +338,8 @@ def test_no_health_data_in_any_email(make_enrolment, django_user_model):
         "note": "My secret note about bleeding",
     }
     checkins.record(enrolment, 1, answers, NOW)
-    outbox.plan_all(NOW + timedelta(days=5))
-    outbox.send_due(clock=lambda: NOW + timedelta(days=6))
+    planning.plan_all(NOW + timedelta(days=5))
+    delivery.send_due(clock=lambda: NOW + timedelta(days=6))
     assert mail.outbox, "the coach's alert should have gone"
     forbidden = [answers["note"], "9/10", "pain: 9"]
     forbidden += list(safety.WARNING_SIGNS.values()) + list(safety.URGENT_SIGNS.values())
@@ -366,9 +368,9 @@ def test_the_commands_plan_and_send(make_enrolment, clock):
 def test_a_due_nudge_is_sent_not_mistaken_for_one_already_sent(make_enrolment):
     enrolment = make_enrolment()
     SessionLog.objects.all().delete()  # no session since she started on 2 March
-    outbox.plan_all(datetime(2026, 3, 5, 7, 0, tzinfo=UTC))
+    planning.plan_all(datetime(2026, 3, 5, 7, 0, tzinfo=UTC))
     assert ("nudge", "week-1", "pending") in rows()
-    report = outbox.send_due(clock=lambda: datetime(2026, 3, 5, 8, 1, tzinfo=UTC))
+    report = delivery.send_due(clock=lambda: datetime(2026, 3, 5, 8, 1, tzinfo=UTC))
     assert (report.sent, report.cancelled) == (1, 0)
     assert mail.outbox[0].subject == "Five minutes for you today?"
     assert enrolment.notifications.get(kind="nudge").status == "sent"
@@ -377,8 +379,68 @@ def test_a_due_nudge_is_sent_not_mistaken_for_one_already_sent(make_enrolment):
 def test_planning_after_a_nudge_went_out_adds_no_session_reminder_that_day(make_enrolment):
     make_enrolment()
     SessionLog.objects.all().delete()
-    outbox.plan_all(datetime(2026, 3, 5, 7, 0, tzinfo=UTC))
-    outbox.send_due(clock=lambda: datetime(2026, 3, 5, 8, 1, tzinfo=UTC))
-    outbox.plan_all(datetime(2026, 3, 5, 8, 5, tzinfo=UTC))  # 08:00 is within the grace
+    planning.plan_all(datetime(2026, 3, 5, 7, 0, tzinfo=UTC))
+    delivery.send_due(clock=lambda: datetime(2026, 3, 5, 8, 1, tzinfo=UTC))
+    planning.plan_all(datetime(2026, 3, 5, 8, 5, tzinfo=UTC))  # 08:00 is within the grace
     assert not Notification.objects.filter(kind="session", key="2026-03-05").exists()
     assert len(mail.outbox) == 1
+
+
+# One bad row stops no one
+
+
+def test_a_broken_enrolment_fails_alone_and_another_womans_alert_still_goes(
+    make_enrolment, django_user_model, coach
+):
+    broken, other = make_many(make_enrolment, django_user_model, 2)
+    other.coach = coach
+    other.save()
+    planning.plan_all(NOW)
+    Enrolment.objects.filter(pk=broken.pk).update(timezone="Europe/Londn")
+    due = datetime(2026, 3, 4, 8, 0, 30, tzinfo=UTC)
+    alert = Notification.objects.create(
+        enrolment=other,
+        recipient=coach,
+        kind="coach_alert",
+        key="flag-1",
+        scheduled_for=due,
+        due_at=due,
+    )
+    report = delivery.send_due(clock=lambda: due)
+    assert (report.sent, report.failed) == (2, 1)  # the alert and the other's reminder
+    alert.refresh_from_db()
+    assert alert.status == "sent"
+    failed = Notification.objects.get(enrolment=broken, status="failed")
+    assert failed.last_error.startswith("not built: ZoneInfoNotFoundError")
+    assert not Notification.objects.filter(status="sending").exists()
+    assert {m.to[0] for m in mail.outbox} == {coach.email, other.user.email}
+
+
+def test_a_template_that_fails_for_one_row_fails_that_row_alone(
+    make_enrolment, django_user_model, monkeypatch
+):
+    first, second = make_many(make_enrolment, django_user_model, 2)
+    planning.plan_all(NOW)
+    real = emails.render
+
+    def render(kind, context, to, headers):
+        if to == first.user.email:
+            raise ValueError("template broke")
+        return real(kind, context, to, headers)
+
+    monkeypatch.setattr(emails, "render", render)
+    report = delivery.send_due(clock=lambda: datetime(2026, 3, 4, 8, 0, 30, tzinfo=UTC))
+    assert (report.sent, report.failed) == (1, 1)
+    row = Notification.objects.get(enrolment=first, key="2026-03-04")
+    assert (row.status, row.last_error) == ("failed", "not built: ValueError: template broke")
+    assert [m.to for m in mail.outbox] == [[second.user.email]]
+
+
+def test_a_completed_programs_last_email_still_goes(make_enrolment):
+    enrolment = make_enrolment(coach=None)
+    end = datetime(2026, 4, 13, 7, 0, tzinfo=UTC)
+    planning.plan_enrolments([enrolment.pk], end)
+    Enrolment.objects.filter(pk=enrolment.pk).update(status="completed")
+    report = delivery.send_due(clock=lambda: end + timedelta(hours=1))
+    assert report.sent == 1
+    assert mail.outbox[0].subject == "You've finished Test program"

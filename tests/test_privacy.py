@@ -13,7 +13,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from programs import outbox, roles, safety, tasks
+from programs import delivery, roles, safety, tasks
 from programs.models import (
     CheckIn,
     CoachAction,
@@ -157,7 +157,7 @@ def test_her_answers_appear_in_no_log_email_or_url(
 
     # Her 07:30 reminder goes out; she logs a session.
     clock("2026-03-10 07:45", "Europe/London")
-    assert outbox.send_due(clock=timezone.now).sent >= 1
+    assert delivery.send_due(clock=timezone.now).sent >= 1
     her.get(reverse("today", args=[enrolment.pk]))
     prescription = program.stages.get(slug="breathing").prescriptions.first()
     response = her.post(
@@ -190,7 +190,7 @@ def test_her_answers_appear_in_no_log_email_or_url(
 
     # Her coach is alerted, logs in and reads the check-in.
     clock("2026-03-10 08:01", "Europe/London")
-    assert outbox.send_due(clock=timezone.now).sent >= 1
+    assert delivery.send_due(clock=timezone.now).sent >= 1
     alert = Notification.objects.get(kind="coach_alert")
     assert (alert.status, alert.recipient) == ("sent", coach)
     them = Browser(client)
@@ -464,7 +464,7 @@ def test_deleting_cancels_every_email_for_her_and_about_her(member, history, use
     delete(member)
     assert not Notification.objects.filter(enrolment_id=history.pk).exists()
     assert not Notification.objects.filter(recipient=coach, kind="coach_alert").exists()
-    assert outbox.count_due(timezone.now()) == 1  # the other woman's reminder only
+    assert delivery.count_due(timezone.now()) == 1  # the other woman's reminder only
 
 
 def test_deleting_logs_her_out_and_says_so(member, history):

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from programs.reminders import Kind, Recipient, plan, still_wanted
+from programs import notifications
+from programs.reminders import Recipient, plan, still_wanted
 from programs.schedule import (
     EnrolmentFacts,
     Interval,
@@ -59,7 +60,7 @@ def planned_between(r, start, end):
 
 
 def kinds(r, start, end):
-    return [(item.kind.value, item.key) for item in plan(r, start, end)]
+    return [(item.kind.key, item.key) for item in plan(r, start, end)]
 
 
 # Daily session reminders
@@ -71,8 +72,8 @@ def test_session_reminder_at_her_local_time_every_training_day():
         r, local("Europe/London", 2026, 3, 3), local("Europe/London", 2026, 3, 5)
     )
     assert items == [
-        (Kind.SESSION, "2026-03-03", datetime(2026, 3, 3, 8, 0, tzinfo=UTC)),
-        (Kind.SESSION, "2026-03-04", datetime(2026, 3, 4, 8, 0, tzinfo=UTC)),
+        (notifications.SESSION, "2026-03-03", datetime(2026, 3, 3, 8, 0, tzinfo=UTC)),
+        (notifications.SESSION, "2026-03-04", datetime(2026, 3, 4, 8, 0, tzinfo=UTC)),
     ]
 
 
@@ -124,7 +125,7 @@ def test_no_reminder_on_a_rest_day():
     r = Recipient(facts, time(8, 0), last_session=date(2099, 1, 1))
     week = plan(r, datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
     # The first day is the stage's opening day; then days 2 and 4 of the week.
-    assert [(i.kind.value, i.key) for i in week] == [
+    assert [(i.kind.key, i.key) for i in week] == [
         ("stage", "stage-1"),
         ("session", "2026-03-04"),
         ("session", "2026-03-06"),
@@ -149,13 +150,15 @@ def test_first_day_brings_the_first_stage():
 def test_weekly_checkins_on_each_new_week():
     r = recipient()
     items = plan(r, local("Europe/London", 2026, 3, 1), local("Europe/London", 2026, 4, 30))
-    assert [i.key for i in items if i.kind is Kind.CHECKIN] == [f"week-{n}" for n in range(1, 6)]
+    assert [i.key for i in items if i.kind is notifications.CHECKIN] == [
+        f"week-{n}" for n in range(1, 6)
+    ]
 
 
 def test_program_complete_the_morning_after_the_last_day_and_nothing_after():
     r = recipient()
     items = plan(r, local("Europe/London", 2026, 4, 12, 12), local("Europe/London", 2026, 4, 30))
-    assert [(i.kind.value, i.key) for i in items] == [("complete", "complete")]
+    assert [(i.kind.key, i.key) for i in items] == [("complete", "complete")]
     assert items[0].due_at == datetime(2026, 4, 13, 7, 0, tzinfo=UTC)  # BST
 
 
@@ -189,7 +192,7 @@ def test_after_a_pause_the_stage_news_moves_with_the_clock():
     pause = Interval(local("Europe/London", 2026, 3, 4, 20), local("Europe/London", 2026, 3, 6, 9))
     r = recipient(pauses=[pause])
     items = plan(r, local("Europe/London", 2026, 3, 6, 9), local("Europe/London", 2026, 3, 13))
-    stage = [i for i in items if i.kind is Kind.STAGE]
+    stage = [i for i in items if i.kind is notifications.STAGE]
     assert stage[0].due_at.date() == date(2026, 3, 11)
 
 
@@ -219,10 +222,10 @@ def test_nudge_after_three_full_days_without_a_session():
 def test_at_most_one_nudge_a_week():
     r = recipient(last_session=date(2026, 3, 3))
     items = plan(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 9))
-    assert [i.kind for i in items].count(Kind.NUDGE) == 1
+    assert [i.kind for i in items].count(notifications.NUDGE) == 1
     r = recipient(last_session=date(2026, 3, 3), nudges=frozenset({(1, date(2026, 3, 5))}))
     items = plan(r, local("Europe/London", 2026, 3, 6), local("Europe/London", 2026, 3, 9))
-    assert Kind.NUDGE not in [i.kind for i in items]
+    assert notifications.NUDGE not in [i.kind for i in items]
 
 
 def test_the_day_a_nudge_went_out_gets_nothing_more():
@@ -243,25 +246,25 @@ def test_no_session_ever_counts_from_the_start():
 def test_still_wanted_when_nothing_changed():
     r = recipient()
     due = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
-    assert still_wanted(r, "session", "2026-03-04", due, due + timedelta(minutes=2))
+    assert still_wanted(r, notifications.SESSION, "2026-03-04", due, due + timedelta(minutes=2))
 
 
 def test_not_wanted_after_she_paused():
     due = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
     r = recipient(pauses=[Interval(due + timedelta(minutes=1), None)])
-    assert not still_wanted(r, "session", "2026-03-04", due, due + timedelta(minutes=2))
+    assert not still_wanted(r, notifications.SESSION, "2026-03-04", due, due + timedelta(minutes=2))
 
 
 def test_not_wanted_if_her_reminder_time_moved():
     due = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
-    assert not still_wanted(recipient(at=time(9, 0)), "session", "2026-03-04", due, due)
+    assert not still_wanted(recipient(at=time(9, 0)), notifications.SESSION, "2026-03-04", due, due)
 
 
 def test_a_stale_session_reminder_is_dropped_but_a_checkin_is_not():
     due = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
     later = due + timedelta(hours=7)
-    assert not still_wanted(recipient(), "session", "2026-03-09", due, later)
-    assert still_wanted(recipient(), "checkin", "week-1", due, later)
+    assert not still_wanted(recipient(), notifications.SESSION, "2026-03-09", due, later)
+    assert still_wanted(recipient(), notifications.CHECKIN, "week-1", due, later)
 
 
 # Properties, over many zones and dates
