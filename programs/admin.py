@@ -4,8 +4,10 @@ from django.db import models
 from django.utils import timezone
 
 from programs import checkins
+from programs.forms import TimeZoneField, offer_current_zone
 from programs.models import (
     CheckIn,
+    CoachProfile,
     Enrolment,
     Exercise,
     Hold,
@@ -68,6 +70,19 @@ class ExerciseAdmin(admin.ModelAdmin):
     }
 
 
+class ZoneAdminForm(forms.ModelForm):
+    """
+    The time zone as the same grouped list her own forms show, so staff cannot type a zone
+    planning cannot load; the model's validators refuse a bad zone or date as well.
+    """
+
+    timezone = TimeZoneField(label="Time zone")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        offer_current_zone(self)
+
+
 class PauseInline(admin.TabularInline):
     model = Pause
     extra = 0
@@ -75,6 +90,7 @@ class PauseInline(admin.TabularInline):
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(admin.ModelAdmin):
+    form = ZoneAdminForm
     list_display = ["user", "program", "coach", "status", "start_date", "timezone"]
     list_filter = ["status", "program"]
     list_select_related = ["user", "program", "coach"]
@@ -82,6 +98,16 @@ class EnrolmentAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     autocomplete_fields = ["coach"]
     inlines = [PauseInline]
+
+
+@admin.register(CoachProfile)
+class CoachProfileAdmin(admin.ModelAdmin):
+    form = ZoneAdminForm
+    list_display = ["user", "timezone", "digest_time", "email_digest"]
+    list_filter = ["email_digest"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
+    raw_id_fields = ["user"]
 
 
 @admin.register(SessionLog)

@@ -53,8 +53,9 @@ def lease() -> timedelta:
 # Claiming
 
 
-def count_due(now: datetime) -> int:
-    return Notification.objects.filter(_claimable(now)).count()
+def count_due(now: datetime, within: timedelta = timedelta(0)) -> int:
+    """Rows due now, or within `within` from now."""
+    return Notification.objects.filter(_claimable(now + within)).count()
 
 
 def _claimable(now: datetime) -> Q:
@@ -118,19 +119,37 @@ class PermanentFailure(Exception):
     """The mail server refused the message for good."""
 
 
+def next_due(now: datetime, within: timedelta) -> datetime | None:
+    """When the next pending row falls due, if it does within `within` of `now`."""
+    return (
+        Notification.objects.filter(status=Status.PENDING, due_at__gt=now, due_at__lte=now + within)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
+
+
 def send_due(
     clock: Callable[[], datetime] = timezone.now,
     batch_size: int | None = None,
     max_batches: int | None = None,
+    wait: timedelta = timedelta(0),
+    sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryReport:
     """Claim and deliver due rows batch by batch until none is due (or `max_batches`, or the
-    mail server cannot be reached)."""
+    mail server cannot be reached). With `wait`, a row falling due within that time is waited
+    for rather than left to the next dispatch tick, so a rush at 08:00 starts at 08:00."""
     batch_size = batch_size or settings.OUTBOX_SEND_BATCH
     report = DeliveryReport()
     while max_batches is None or report.batches < max_batches:
         rows = claim(clock(), batch_size)
         if not rows:
-            break
+            now = clock()
+            upcoming = wait and next_due(now, wait)
+            if not upcoming:
+                break
+            sleep((upcoming - now).total_seconds())
+            continue
         report.batches += 1
         report.claimed += len(rows)
         deliver(rows, clock, report)

@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils import timezone
 
-from programs import safety
+from programs import safety, zones
 from programs.models import CheckIn, CoachProfile, Enrolment, Invitation, Program
 
 User = get_user_model()
 
-TIMEZONES = sorted(
-    tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/"))
-) + ["UTC"]
 YES_NO = [(True, "Yes"), (False, "No")]
 LATEST_START = timedelta(days=60)
+
+
+class TimeZoneField(forms.ChoiceField):
+    """
+    A time zone from `zones.choices()`, after an empty first option.
+
+    Nothing is pre-chosen for her: a browser that cannot show the zone she holds selects the
+    empty option and sends nothing, and she is asked to choose, rather than the first zone in
+    the list being saved over hers.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Your time zone")
+        kwargs.setdefault("error_messages", {"required": zones.EMPTY_LABEL + "."})
+        super().__init__(choices=zone_choices(), required=True, **kwargs)
+
+
+def zone_choices(current: str = "") -> list:
+    """The empty option, then every zone she can choose, keeping `current` if it is valid."""
+    return [("", zones.EMPTY_LABEL), *zones.choices(current)]
+
+
+def offer_current_zone(form: forms.ModelForm) -> None:
+    """
+    Let the form keep the zone its record holds (an older name such as US/Eastern): saving it
+    again without touching the zone changes nothing. A zone no longer valid is not offered and
+    not pre-selected, so she has to choose one.
+    """
+    current = form.instance.timezone
+    form.fields["timezone"].choices = zone_choices(current)
+    if current and not zones.is_valid(current):
+        form.initial["timezone"] = ""
 
 
 class SignupForm(UserCreationForm):
@@ -69,11 +98,7 @@ class EmailAuthenticationForm(AuthenticationForm):
 class EnrolmentForm(forms.ModelForm):
     """Enrolment in one program. Her time zone decides what "today" and "8:00" mean."""
 
-    timezone = forms.ChoiceField(
-        label="Your time zone",
-        choices=[(tz, tz.replace("_", " ")) for tz in TIMEZONES],
-        help_text="Reminders and unlocks follow this zone's clock.",
-    )
+    timezone = TimeZoneField(help_text="Reminders and unlocks follow this zone's clock.")
     caesarean = forms.TypedChoiceField(
         label="Was your baby born by caesarean?",
         choices=YES_NO,
@@ -113,6 +138,10 @@ class EnrolmentForm(forms.ModelForm):
         self.user = user
         self.program = program
         super().__init__(*args, **kwargs)
+        offer_current_zone(self)
+        # A date outside the range gets the range as its message, before `clean` compares it
+        # with her today.
+        self.fields["start_date"].validators.append(zones.validate_date)
 
     def clean(self):
         cleaned = super().clean()
@@ -191,7 +220,7 @@ class CheckInForm(forms.Form):
 class PreferencesForm(forms.ModelForm):
     """When her reminders come and which ones."""
 
-    timezone = EnrolmentForm.base_fields["timezone"]
+    timezone = TimeZoneField(help_text="Reminders and unlocks follow this zone's clock.")
 
     class Meta:
         model = Enrolment
@@ -206,6 +235,10 @@ class PreferencesForm(forms.ModelForm):
         labels = {"reminder_time": "Daily reminder at"}
         help_texts = {"reminder_time": "Your local time."}
         widgets = {"reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        offer_current_zone(self)
 
 
 class CoachNoteForm(forms.Form):
@@ -271,11 +304,7 @@ class InvitationForm(forms.ModelForm):
 class CoachSettingsForm(forms.ModelForm):
     """A coach's clock and her daily digest."""
 
-    timezone = forms.ChoiceField(
-        label="Your time zone",
-        choices=EnrolmentForm.base_fields["timezone"].choices,
-        help_text="Your daily digest follows this zone's clock.",
-    )
+    timezone = TimeZoneField(help_text="Your daily digest follows this zone's clock.")
 
     class Meta:
         model = CoachProfile
@@ -285,3 +314,7 @@ class CoachSettingsForm(forms.ModelForm):
             "email_digest": "It says how many clients are flagged, never who or why.",
         }
         widgets = {"digest_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        offer_current_zone(self)

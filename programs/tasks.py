@@ -8,6 +8,7 @@ with backoff. Each periodic job records a heartbeat for the status page.
 
 import logging
 import math
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -56,11 +57,17 @@ def plan_coach_digests(coach_ids: list[int]) -> dict:
     return vars(planning.plan_digests_for(coach_ids, timezone.now()))
 
 
+def tick() -> timedelta:
+    """The dispatch interval: senders wait for rows falling due before the next tick."""
+    return timedelta(seconds=settings.CELERY_BEAT_SCHEDULE["dispatch-notifications"]["schedule"])
+
+
 @shared_task(**RETRY)
 def dispatch_notifications() -> int:
-    """Start enough senders for what is due now, up to OUTBOX_SENDERS of them."""
+    """Start enough senders for what is due now or before the next tick, up to
+    OUTBOX_SENDERS of them."""
     started = timezone.now()
-    due = delivery.count_due(started)
+    due = delivery.count_due(started, within=tick())
     senders = min(math.ceil(due / settings.OUTBOX_SEND_BATCH), settings.OUTBOX_SENDERS)
     for _ in range(senders):
         send_due_notifications.delay()
@@ -72,7 +79,7 @@ def dispatch_notifications() -> int:
 def send_due_notifications() -> dict:
     """Claim and send due notifications, batch by batch, until none is due."""
     started = timezone.now()
-    report = delivery.send_due(max_batches=settings.OUTBOX_MAX_BATCHES_PER_TASK)
+    report = delivery.send_due(max_batches=settings.OUTBOX_MAX_BATCHES_PER_TASK, wait=tick())
     if report.claimed:
         log.info(
             "sent %s, retrying %s, failed %s, cancelled %s in %s batches",

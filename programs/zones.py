@@ -7,6 +7,7 @@ her reminders, so models and forms refuse it at the edge.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -19,13 +20,102 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
 
 
+# Names that are not a place: "localtime" is whatever the server's clock says (not hers, and
+# not the same on every machine), "Factory" means "no zone set yet".
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+# The optgroups of the form's list, in order; `Etc/` zones and UTC come last, under OTHER.
+REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+OTHER = "Other (fixed offsets, UTC)"
+CURRENT = "Your current zone"
+# The first option of every zone list, chosen when nothing else can be.
+EMPTY_LABEL = "Choose your time zone"
+
+# Region-style names tz keeps only so old data still loads: an older spelling, a short form of
+# a longer name, or a state or area rather than a city. The current name of each is listed
+# (Asia/Kolkata, Europe/Kyiv, America/Argentina/Cordoba, Australia/Sydney), so offering both
+# would show one place twice. Cities that merely share another city's clock (Europe/Vatican,
+# America/Montreal) stay: she looks for her own city.
+OLD_NAMES = frozenset(
+    {
+        "Africa/Asmera",
+        "Africa/Timbuktu",
+        "America/Argentina/ComodRivadavia",
+        "America/Atka",
+        "America/Buenos_Aires",
+        "America/Catamarca",
+        "America/Cordoba",
+        "America/Ensenada",
+        "America/Fort_Wayne",
+        "America/Godthab",
+        "America/Indianapolis",
+        "America/Jujuy",
+        "America/Knox_IN",
+        "America/Louisville",
+        "America/Mendoza",
+        "America/Porto_Acre",
+        "America/Rosario",
+        "America/Santa_Isabel",
+        "America/Shiprock",
+        "America/Virgin",
+        "Asia/Ashkhabad",
+        "Asia/Calcutta",
+        "Asia/Chungking",
+        "Asia/Dacca",
+        "Asia/Istanbul",
+        "Asia/Katmandu",
+        "Asia/Macao",
+        "Asia/Rangoon",
+        "Asia/Saigon",
+        "Asia/Thimbu",
+        "Asia/Ujung_Pandang",
+        "Asia/Ulan_Bator",
+        "Atlantic/Faeroe",
+        "Australia/ACT",
+        "Australia/LHI",
+        "Australia/NSW",
+        "Australia/North",
+        "Australia/Queensland",
+        "Australia/South",
+        "Australia/Tasmania",
+        "Australia/Victoria",
+        "Australia/West",
+        "Australia/Yancowinna",
+        "Europe/Kiev",
+        "Europe/Nicosia",
+        "Pacific/Enderbury",
+        "Pacific/Ponape",
+        "Pacific/Samoa",
+        "Pacific/Truk",
+    }
+)
+
+# Etc/GMT+N is N hours *behind* UTC (the POSIX sign), so its label spells the offset out.
+# Etc/GMT+0, Etc/GMT-0, Etc/UTC and the like are other names for Etc/GMT and UTC.
+_FIXED_OFFSET = re.compile(r"Etc/GMT(?:([+-])(1[0-4]|[1-9]))?")
+
+Choice = tuple[str, str]
+Group = tuple[str, tuple[Choice, ...]]
+
+
 @cache
 def names() -> frozenset[str]:
-    """Every zone `zoneinfo` can load here, `Etc/` zones included."""
-    return frozenset(available_timezones())
+    """Every zone `zoneinfo` can load here, `Etc/` zones included, less NOT_ZONES."""
+    return frozenset(available_timezones()) - NOT_ZONES
 
 
 def is_valid(name: str) -> bool:
+    """Whether an enrolment or coach may hold this zone: planning can load it, anywhere."""
     if name not in names():
         return False
     try:
@@ -36,6 +126,7 @@ def is_valid(name: str) -> bool:
 
 
 def validate_zone(value: str) -> None:
+    """Model validator: refuses a zone `is_valid` does not know."""
     if not is_valid(value):
         raise ValidationError(
             "%(value)s is not a time zone we know. Choose one from the list, e.g. Europe/London.",
@@ -45,9 +136,82 @@ def validate_zone(value: str) -> None:
 
 
 def validate_date(value: date) -> None:
+    """Model and form validator: refuses a date outside EARLIEST_DATE..LATEST_DATE."""
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise ValidationError(
             "Enter a date between %(earliest)s and %(latest)s.",
             code="date_out_of_range",
             params={"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
         )
+
+
+def label(name: str) -> str:
+    """The zone's name for people: "America / Argentina / Buenos Aires", "Etc / GMT+5 (UTC-5)"."""
+    text = name.replace("_", " ").replace("/", " / ")
+    if _FIXED_OFFSET.fullmatch(name):
+        text += f" (UTC{_utc_offset(name):+d})"
+    return text
+
+
+def choices(current: str = "") -> tuple[Group, ...]:
+    """
+    The zones a form offers, grouped by region: cities by name, then UTC and the fixed
+    offsets from west to east.
+
+    The zone the record holds now comes first, under its own heading, when it is valid but not
+    in the list (an older name such as US/Eastern): saving the form again keeps it. An invalid
+    one is never offered, so the form cannot hand it back.
+    """
+    if not current or current in _listed() or not is_valid(current):
+        current = ""
+    return _choices(current)
+
+
+def _region(name: str) -> str | None:
+    if name == "UTC" or _FIXED_OFFSET.fullmatch(name):
+        return OTHER
+    region, _, place = name.partition("/")
+    if region in REGIONS and place and name not in OLD_NAMES:
+        return region
+    return None
+
+
+def _utc_offset(name: str) -> int:
+    match = _FIXED_OFFSET.fullmatch(name)
+    if not match or not match[1]:
+        return 0
+    hours = int(match[2])
+    return -hours if match[1] == "+" else hours
+
+
+@cache
+def _groups() -> tuple[Group, ...]:
+    by_region: dict[str, list[str]] = {region: [] for region in (*REGIONS, OTHER)}
+    for name in names():
+        region = _region(name)
+        if region is not None:
+            by_region[region].append(name)
+    by_region[OTHER].sort(key=lambda name: (name != "UTC", _utc_offset(name), name))
+    return tuple(
+        (
+            region,
+            tuple(
+                (name, label(name))
+                for name in (zones if region == OTHER else sorted(zones, key=str.casefold))
+            ),
+        )
+        for region, zones in by_region.items()
+        if zones
+    )
+
+
+@cache
+def _listed() -> frozenset[str]:
+    return frozenset(name for _, group in _groups() for name, _ in group)
+
+
+@cache
+def _choices(current: str) -> tuple[Group, ...]:
+    if not current:
+        return _groups()
+    return ((CURRENT, ((current, label(current)),)), *_groups())

@@ -119,11 +119,13 @@ def clock(time_machine):
 
 
 @pytest.fixture(autouse=True)
-def published(monkeypatch):
-    """The tasks this test asked the workers for (programs.wakeups), instead of a broker: the
-    real-process tests in test_delivery and test_faults send them to a real one."""
+def published(request, monkeypatch):
+    """The tasks this test asked the workers for (programs.wakeups), instead of a broker. Tests
+    with a real broker (tests/processes.py) send them to it."""
     from programs import wakeups
 
     asked: list[tuple] = []
+    if "broker" in request.fixturenames:
+        return asked
     monkeypatch.setattr(wakeups, "publish", lambda task, *args: asked.append((task, *args)))
     return asked

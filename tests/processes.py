@@ -588,8 +588,9 @@ def start_worker(
 
 # Beat
 
-# A beat with only the dispatch entry, every `interval` seconds: the real schedule (every 20 s,
-# and planning every 5 min) is too slow for a test and would plan reminders nobody expects.
+# A beat with only the dispatch entry, every `interval` seconds: the real schedule (every 10 s,
+# and the planning sweep every minute) is too slow for a test and would plan reminders nobody
+# expects.
 BEAT_SCRIPT = """
 import sys
 from recovery import celery_app as app

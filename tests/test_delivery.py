@@ -331,3 +331,32 @@ def test_a_red_flag_alerts_the_coach_at_once_without_health_data(
             assert words.lower() not in lowered, f"{words!r} is in the {kind} part"
         assert note.lower() not in lowered and "car seat" not in lowered
         assert "amira" not in lowered, "the client is named"
+
+
+def test_a_reminder_due_seconds_after_a_resume_goes_out_on_time(
+    program: Program, worker: Worker, smtp: RecordingHandler
+) -> None:
+    """Nobody calls the planner: resuming asks a worker to plan her, on commit."""
+    now = timezone.now()
+    (enrolment,) = enrol(program, 1, now, prefix="resumed")
+    due = now + timedelta(seconds=8)
+    Enrolment.objects.filter(pk=enrolment.pk).update(
+        start_date=now.date() - timedelta(days=3),
+        timezone="UTC",
+        reminder_time=due.time().replace(microsecond=0),
+    )
+    enrolment = Enrolment.objects.get(pk=enrolment.pk)
+    enrolment.pause(now - timedelta(days=1))
+    Enrolment.objects.get(pk=enrolment.pk).resume(timezone.now())
+
+    row = wait_until(
+        lambda: Notification.objects.filter(enrolment=enrolment, due_at__gt=now).first(),
+        WAIT,
+        lambda: "nothing planned after the resume. " + worker.describe(),
+    )
+    assert row.due_at == due.replace(microsecond=0)
+    time.sleep(max((row.due_at - timezone.now()).total_seconds(), 0))
+    dispatch(worker)  # beat's tick, due now
+    wait_for_statuses([row], {Status.SENT: 1}, worker, smtp)
+    late = Notification.objects.get(pk=row.pk).sent_at - row.due_at
+    assert late < timedelta(seconds=5), late

@@ -80,7 +80,7 @@ def test_not_cleared_saves_no_clearance(member, program):
         ("start_date", "2026-06-01", "within the next 60 days"),
         ("start_date", "not-a-date", "Enter a valid date"),
         ("timezone", "Mars/Olympus_Mons", "Select a valid choice"),
-        ("timezone", "", "This field is required"),
+        ("timezone", "", "Choose your time zone."),
         ("reminder_time", "25:00", "Enter a valid time"),
         ("weeks_postpartum", "-1", "greater than or equal to 0"),
         ("weeks_postpartum", "105", "0 to 104"),

@@ -1089,7 +1089,6 @@ UNKNOWN_ZONES = [
     "Europe/London ",
     "Europe/London\x00",
     "EST5EDT",
-    "Etc/GMT+5",
     "UTC+1",
     "+05:00",
     "localtime",

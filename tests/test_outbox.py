@@ -444,3 +444,29 @@ def test_a_completed_programs_last_email_still_goes(make_enrolment):
     report = delivery.send_due(clock=lambda: end + timedelta(hours=1))
     assert report.sent == 1
     assert mail.outbox[0].subject == "You've finished Test program"
+
+
+def test_a_sender_waits_for_a_row_due_before_the_next_tick(make_enrolment):
+    planned_and_due(make_enrolment)
+    due = Notification.objects.get(key="2026-03-04").due_at
+    now = [due - timedelta(seconds=3)]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += timedelta(seconds=seconds)
+
+    report = delivery.send_due(clock=lambda: now[0], wait=timedelta(seconds=10), sleep=sleep)
+    assert slept == [3.0]
+    assert report.sent == 1
+    assert Notification.objects.get(status="sent").sent_at == due
+
+
+def test_a_sender_does_not_wait_for_a_row_due_after_the_next_tick(make_enrolment):
+    planned_and_due(make_enrolment)
+    due = Notification.objects.get(key="2026-03-04").due_at
+    slept = []
+    report = delivery.send_due(
+        clock=lambda: due - timedelta(seconds=11), wait=timedelta(seconds=10), sleep=slept.append
+    )
+    assert (report.sent, slept) == (0, [])
