@@ -59,8 +59,10 @@ def count_due(now: datetime, within: timedelta = timedelta(0)) -> int:
 
 
 def _claimable(now: datetime) -> Q:
-    return Q(status=Status.PENDING, due_at__lte=now) | Q(
-        status=Status.SENDING, claimed_until__lt=now
+    # The first part keeps the query on the partial index of live rows due by now, however
+    # many are planned for later; a sending row was due when it was claimed.
+    return Q(status__in=[Status.PENDING, Status.SENDING], due_at__lte=now) & (
+        Q(status=Status.PENDING) | Q(claimed_until__lt=now)
     )
 
 

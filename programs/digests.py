@@ -105,7 +105,7 @@ def summaries(coach_ids: Iterable[int], now: datetime) -> dict[int, Summary]:
     if not coach_ids:
         return {}
     wanting = [p.user_id for p in profiles().filter(user_id__in=coach_ids) if wants_digest(p)]
-    own_clients = Enrolment.objects.filter(coach_id__in=wanting, status__in=Enrolment.CURRENT)
+    own_clients = Enrolment.objects.filter(coach_id__in=wanting, status__in=Enrolment.FOLLOWED)
     flags: dict[int, list[tuple[coaching.Flag, ...]]] = defaultdict(list)
     for row in clients.load(own_clients, now):
         flags[row.enrolment.coach_id].append(row.client.flags)

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 
@@ -198,6 +198,8 @@ class Enrolment(models.Model):
         COMPLETED = "completed", "Completed"
 
     CURRENT = (Status.ACTIVE, Status.PAUSED)
+    # Whom her coach still follows on the dashboard and in the digest.
+    FOLLOWED = (Status.ACTIVE, Status.PAUSED, Status.COMPLETED)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolments"
@@ -547,6 +549,10 @@ class Notification(models.Model):
                 condition=Q(status__in=["pending", "sending"]),
             ),
             models.Index(fields=["enrolment", "status"]),
+            # The status page's "failed in the last 24 hours".
+            models.Index(
+                fields=["due_at"], name="notification_failed_due", condition=Q(status="failed")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from programs.views import (
     emails,
     enrolment,
     invitations,
+    status,
 )
 
 urlpatterns = [
@@ -45,6 +46,8 @@ urlpatterns = [
     path("coach/clients/<int:pk>/stages/", coaching.stage_override, name="client_stage"),
     path("coach/clients/<int:pk>/notes/", coaching.note, name="client_note"),
     path("coach/clients/<int:pk>/message/", coaching.message, name="client_message"),
+    path("status/", status.status_page, name="status"),
+    path("status.json", status.status_json, name="status_json"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path(
         "accounts/login/",

@@ -214,6 +214,10 @@ OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
 # How long a sender's claim on a row lasts: longer than any task may run (CELERY_TASK_TIME_LIMIT),
 # so only a dead sender's rows are ever taken again.
 OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "600"))
+# The status page (/status/, /status.json): the dispatch heartbeat counts as stale after this
+# long, and monitoring may read the JSON with "Authorization: Bearer <STATUS_TOKEN>".
+STATUS_STALE_SECONDS = float(os.environ.get("STATUS_STALE_SECONDS", "60"))
+STATUS_TOKEN = os.environ.get("STATUS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

@@ -129,3 +129,28 @@ def published(request, monkeypatch):
         return asked
     monkeypatch.setattr(wakeups, "publish", lambda task, *args: asked.append((task, *args)))
     return asked
+
+
+@pytest.fixture
+def replanning(published, django_capture_on_commit_callbacks):
+    """`with replanning():` runs the planning that what happens inside asked the workers for,
+    once it commits, in this process (the task bodies, without a broker)."""
+    from contextlib import contextmanager
+
+    from programs import tasks, wakeups
+
+    planners = {
+        wakeups.PLAN_ENROLMENTS: tasks.plan_enrolments,
+        wakeups.PLAN_DIGESTS: tasks.plan_coach_digests,
+    }
+
+    @contextmanager
+    def run():
+        published.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        for name, *args in published:
+            if name in planners:
+                planners[name].run(*args)
+
+    return run

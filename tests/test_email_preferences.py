@@ -47,11 +47,11 @@ def test_replayed_unsubscribe_is_harmless(client, enrolment):
     assert b"already unsubscribed" in client.get(unsubscribe_path(enrolment, "nudge")).content
 
 
-def test_unsubscribing_cancels_pending_reminders_of_that_kind(client, enrolment):
-
+def test_unsubscribing_cancels_pending_reminders_of_that_kind(client, enrolment, replanning):
     planning.plan_for(enrolment, enrolment.created_at)
     assert Notification.objects.filter(kind="session", status="pending").exists()
-    client.post(unsubscribe_path(enrolment))
+    with replanning():
+        client.post(unsubscribe_path(enrolment))
     assert not Notification.objects.filter(kind="session", status="pending").exists()
 
 
@@ -69,13 +69,13 @@ def test_a_token_for_a_deleted_enrolment_is_calm(client, enrolment):
     assert b"nothing to unsubscribe" in client.post(path).content
 
 
-def test_preferences_page_saves_and_replans(member, enrolment):
-
+def test_preferences_page_saves_and_replans(member, enrolment, replanning):
     planning.plan_for(enrolment, enrolment.created_at)
-    response = member.post(
-        reverse("preferences", args=[enrolment.pk]),
-        {"reminder_time": "19:15", "timezone": "Asia/Kolkata", "email_checkin": "on"},
-    )
+    with replanning():
+        response = member.post(
+            reverse("preferences", args=[enrolment.pk]),
+            {"reminder_time": "19:15", "timezone": "Asia/Kolkata", "email_checkin": "on"},
+        )
     assert response.status_code == 302
     enrolment.refresh_from_db()
     assert (enrolment.reminder_time, enrolment.timezone) == (time(19, 15), "Asia/Kolkata")

@@ -305,11 +305,12 @@ def test_a_coach_opens_her_settings_and_gets_a_profile(coach_client, coach):
     assert CoachProfile.objects.get(user=coach).email_digest is True
 
 
-def test_saving_settings_plans_her_digest(coach_client, coach):
-    response = coach_client.post(
-        reverse("coach_settings"),
-        {"timezone": "Europe/London", "digest_time": "18:00", "email_digest": "on"},
-    )
+def test_saving_settings_plans_her_digest(coach_client, coach, replanning):
+    with replanning():
+        response = coach_client.post(
+            reverse("coach_settings"),
+            {"timezone": "Europe/London", "digest_time": "18:00", "email_digest": "on"},
+        )
     assert response.status_code == 302
     profile = CoachProfile.objects.get(user=coach)
     assert (profile.timezone, profile.digest_time) == ("Europe/London", time(18, 0))

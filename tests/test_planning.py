@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -53,9 +53,7 @@ def test_a_reminder_two_minutes_after_a_resume_is_planned():
         start_date=date(2026, 2, 22),  # program day 8 on 4 March, after a 2-day pause
         tz=UTC,
         weeks=6,
-        stages=(
-            schedule.StageSpec(1, 1, True, True, (schedule.PrescriptionSpec(1, 7),)),
-        ),
+        stages=(schedule.StageSpec(1, 1, True, True, (schedule.PrescriptionSpec(1, 7),)),),
         pauses=(schedule.Interval(NOW - timedelta(days=2), NOW - timedelta(minutes=1)),),
         cleared_at=NOW - timedelta(days=3),
     )
@@ -157,22 +155,14 @@ def test_a_change_rolled_back_asks_for_nothing(
 ):
     enrolment = make_enrolment()
     published.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction_that_fails():
-            change_time(enrolment)
-    assert published == []
-
-
-class transaction_that_fails:
-    def __enter__(self):
-        from django.db import transaction
-
-        self.atomic = transaction.atomic()
-        self.atomic.__enter__()
-
-    def __exit__(self, *exc):
-        self.atomic.__exit__(RuntimeError, RuntimeError("rolled back"), None)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        change_time(enrolment)
         raise RuntimeError("rolled back")
+    assert published == []
 
 
 def test_an_admin_edit_of_her_reminder_time_re_plans(

@@ -42,10 +42,11 @@ PER_PAGE = 25
 MAX_ROWS = 1000  # more matches than this are not loaded: the filters must narrow them first
 
 STATUSES = {
-    "current": Enrolment.CURRENT,
+    "current": Enrolment.FOLLOWED,
     "all": None,
     "active": (Enrolment.Status.ACTIVE,),
     "paused": (Enrolment.Status.PAUSED,),
+    "completed": (Enrolment.Status.COMPLETED,),
     "withdrawn": (Enrolment.Status.WITHDRAWN,),
 }
 URGENCY = (
@@ -92,10 +93,11 @@ class ClientFilter(forms.Form):
         label="Status",
         required=False,
         choices=[
-            ("current", "Current (active or paused)"),
+            ("current", "Current (active, paused or just finished)"),
             ("all", "All"),
             ("active", "Active"),
             ("paused", "Paused"),
+            ("completed", "Completed"),
             ("withdrawn", "Withdrawn"),
         ],
     )
