@@ -536,3 +536,23 @@ def test_csv_defuses_a_formula_in_a_name(as_coach, enrol):
     _, row = csv_rows(as_coach.get(CSV))
     assert row[0] == '\'=HYPERLINK("http://evil.example")'
     assert re.fullmatch(r"[\w@.]+", row[1])
+
+
+# One broken enrolment spoils no one's page
+
+
+@pytest.mark.parametrize(
+    "broken", [{"timezone": "Europe/Londn"}, {"start_date": date(1, 1, 1)}], ids=["zone", "date"]
+)
+def test_a_client_with_broken_data_is_flagged_and_the_rest_still_show(as_coach, enrol, broken):
+    enrol("Ada")
+    bad = enrol("Bea")
+    Enrolment.objects.filter(pk=bad.pk).update(**broken)  # older data; the model refuses it now
+    response = as_coach.get("/coach/")
+    assert response.status_code == 200
+    assert sorted(names(response)) == ["Ada", "Bea"]
+    assert "Enrolment data needs fixing" in row_html(response, bad)
+    export = as_coach.get(CSV)
+    assert export.status_code == 200
+    rows = {row[0]: row for row in csv_rows(export)[1:]}
+    assert "Enrolment data needs fixing" in " ".join(rows[next(k for k in rows if "Bea" in k)])
