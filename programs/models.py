@@ -291,6 +291,17 @@ class Enrolment(models.Model):
         return ZoneInfo(self.timezone)
 
     @property
+    def data_problem(self) -> str:
+        """Why the schedule cannot read her enrolment, or "". Only rows saved before the
+        validators existed, or written around them, can hold such data."""
+        try:
+            zones.validate_zone(self.timezone)
+            zones.validate_date(self.start_date)
+        except ValidationError as error:
+            return error.messages[0]
+        return ""
+
+    @property
     def is_current(self) -> bool:
         return self.status in self.CURRENT
 

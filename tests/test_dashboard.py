@@ -556,3 +556,12 @@ def test_a_client_with_broken_data_is_flagged_and_the_rest_still_show(as_coach, 
     assert export.status_code == 200
     rows = {row[0]: row for row in csv_rows(export)[1:]}
     assert "Enrolment data needs fixing" in " ".join(rows[next(k for k in rows if "Bea" in k)])
+
+
+def test_her_coach_is_told_her_enrolment_needs_fixing_not_shown_an_error(as_coach, enrol):
+    bad = enrol("Bea")
+    Enrolment.objects.filter(pk=bad.pk).update(timezone="Europe/Londn")
+    response = as_coach.get(reverse("client", args=[bad.pk]), follow=True)
+    assert response.redirect_chain == [("/coach/", 302)]
+    assert "needs fixing by staff" in response.content.decode()
+    assert "Europe/Londn" in response.content.decode()

@@ -251,3 +251,12 @@ def test_locked_stages_say_why_when_held_or_kept_closed(member, make_enrolment, 
     assert "Your coach is keeping this stage closed for now" in content
     assert "opens once the hold is cleared" in content
     assert "New stages are on hold" in content
+
+
+@pytest.mark.parametrize("page", ["today", "progress", "checkin"])
+def test_an_enrolment_with_an_unknown_zone_sends_her_to_choose_again(member, make_enrolment, page):
+    enrolment = make_enrolment()
+    Enrolment.objects.filter(pk=enrolment.pk).update(timezone="Europe/Londn")
+    response = member.get(reverse(page, args=[enrolment.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("preferences", args=[enrolment.pk]), 302)]
+    assert "Please choose your time zone again" in response.content.decode()

@@ -7,12 +7,14 @@ from django.utils import timezone
 from programs import checkins, links, safety
 from programs.forms import CheckInForm
 from programs.models import Enrolment
-from programs.views.enrolment import _own_enrolment
+from programs.views.enrolment import _own_enrolment, unreadable
 
 
 @login_required
 def checkin(request, pk):
     enrolment = _own_enrolment(request, pk)
+    if broken := unreadable(request, enrolment):
+        return broken
     snap = enrolment.snapshot(timezone.now())
     return _checkin(request, enrolment, max(snap.week, 1))
 

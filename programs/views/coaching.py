@@ -71,6 +71,13 @@ def client_enrolment(request, pk: int) -> Enrolment:
 def client(request, pk):
     """Everything about one client: where she is, her charts, her timeline, her answers."""
     enrolment = client_enrolment(request, pk)
+    if problem := enrolment.data_problem:
+        messages.error(
+            request,
+            f"{enrolment.user.get_full_name() or 'This client'}'s enrolment needs fixing by "
+            f"staff before it can be shown: {problem}",
+        )
+        return redirect("dashboard")
     now = timezone.now()
     facts = enrolment.facts()
     logs = list(

@@ -31,6 +31,19 @@ def _own_enrolment(request, pk: int) -> Enrolment:
     return get_object_or_404(_enrolments(), pk=pk, user=request.user)
 
 
+def unreadable(request, enrolment: Enrolment):
+    """A redirect to her settings if her enrolment holds a zone or date the schedule cannot
+    read, so she can choose again; None if all is well."""
+    if not enrolment.data_problem:
+        return None
+    messages.error(
+        request,
+        "We could not read your time zone or start date. Please choose your time zone again; "
+        "if this message comes back, ask the clinic team to check your start date.",
+    )
+    return redirect("preferences", pk=enrolment.pk)
+
+
 @login_required
 def enrol(request, slug):
     program = get_object_or_404(Program, slug=slug, is_published=True)
@@ -79,6 +92,8 @@ def today_redirect(request):
 @login_required
 def today(request, pk):
     enrolment = _own_enrolment(request, pk)
+    if broken := unreadable(request, enrolment):
+        return broken
     snap = enrolment.snapshot(timezone.now())
     hold = next((h for h in enrolment.holds.all() if h.is_open), None)
     context = {
@@ -187,6 +202,8 @@ def _why_cannot_log(enrolment: Enrolment, snap: schedule.Snapshot, prescription)
 @login_required
 def progress(request, pk):
     enrolment = _own_enrolment(request, pk)
+    if broken := unreadable(request, enrolment):
+        return broken
     now = timezone.now()
     facts = enrolment.facts()
     snap = schedule.snapshot(facts, now)
