@@ -88,11 +88,25 @@ class PauseInline(admin.TabularInline):
     extra = 0
 
 
+class PlanningFailed(admin.SimpleListFilter):
+    title = "planning"
+    parameter_name = "planning"
+
+    def lookups(self, request, model_admin):
+        return [("failed", "Failed (see the error on each)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.exclude(plan_error="")
+        return queryset
+
+
 @admin.register(Enrolment)
 class EnrolmentAdmin(admin.ModelAdmin):
     form = ZoneAdminForm
     list_display = ["user", "program", "coach", "status", "start_date", "timezone"]
-    list_filter = ["status", "program"]
+    list_filter = ["status", PlanningFailed, "program"]
+    readonly_fields = ["planned_until", "plan_error", "plan_failed_at"]
     list_select_related = ["user", "program", "coach"]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     raw_id_fields = ["user"]

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from programs.models import Exercise
+from programs.models import Enrolment, Exercise
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +56,18 @@ def test_a_prescription_needs_reps_or_a_hold(program):
     prescription.hold_seconds = None
     with pytest.raises(ValidationError, match="repetitions, a hold time"):
         prescription.full_clean()
+
+
+def test_staff_find_the_enrolments_whose_planning_failed_and_read_the_error(
+    staff, make_enrolment, django_user_model
+):
+    good = make_enrolment()
+    bad = make_enrolment(user=django_user_model.objects.create_user("bad@example.com"))
+    Enrolment.objects.filter(pk=bad.pk).update(
+        plan_error="ZoneInfoNotFoundError: 'No time zone found with key Europe/Londn'"
+    )
+    response = staff.get(reverse("admin:programs_enrolment_changelist"), {"planning": "failed"})
+    assert [e.pk for e in response.context["cl"].result_list] == [bad.pk]
+    assert good.pk != bad.pk
+    page = staff.get(reverse("admin:programs_enrolment_change", args=[bad.pk])).content.decode()
+    assert "No time zone found with key Europe/Londn" in page
