@@ -24,7 +24,7 @@ import smtplib
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -160,50 +160,77 @@ def send_due(
     return report
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What a batch of claimed rows needs besides the rows, loaded in a fixed number of
+    queries: her schedule's facts, the coaches' digest summaries, the program text."""
+
+    recipients: dict[int, reminders.Recipient]
+    broken: dict[int, Exception]
+    summaries: dict[int, digests.Summary]
+    content: emails.Content
+
+    @classmethod
+    def load(cls, rows: list[Notification], now: datetime) -> Batch:
+        specs = facts.program_specs({r.enrolment.program_id for r in rows if r.enrolment})
+        enrolments = list({r.enrolment_id: r.enrolment for r in rows if r.enrolment}.values())
+        recipients, broken = facts.recipients(enrolments, specs)
+        # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
+        coaches = {r.recipient_id for r in rows if r.kind == notifications.COACH_DIGEST.key}
+        summaries = digests.summaries(coaches, now)
+        return cls(recipients, broken, summaries, emails.Content.load(specs))
+
+
 def deliver(rows: list[Notification], clock: Callable[[], datetime], report: DeliveryReport):
     """Send claimed rows over one connection, recording each outcome as it happens."""
-    specs = facts.program_specs({row.enrolment.program_id for row in rows if row.enrolment})
-    enrolments = list({row.enrolment_id: row.enrolment for row in rows if row.enrolment}.values())
-    recipients, broken = facts.recipients(enrolments, specs)
-    # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
-    digest_rows = [r for r in rows if r.kind == notifications.COACH_DIGEST.key]
-    summaries = digests.summaries({r.recipient_id for r in digest_rows}, clock())
-    content = emails.Content.load(specs)
+    batch = Batch.load(rows, clock())
     connection = get_connection(fail_silently=False)
-    try:
+    with _receipts_without_flush(), _closing(connection):
         for index, row in enumerate(rows):
             now = clock()
-            recipient = recipients.get(row.enrolment_id)
-            summary = summaries.get(row.recipient_id)
-            try:
-                wanted = _still_wanted(row, recipient, now, summary, broken)
-                if wanted:
-                    message = emails.build(row, recipient, content, summary)
-            except Exception as error:  # this row alone: her data or its template is at fault
-                _finish(row, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}")
-                report.failed += 1
-                log.warning("notification %s could not be built", row.pk, exc_info=True)
-                continue
-            if not wanted:
-                _finish(row, status=Status.CANCELLED)
-                report.cancelled += 1
-                continue
-            try:
-                _send(connection, message)
-            except TemporaryFailure as error:
-                _retry_or_fail(row, str(error), now, report)
-                if _connection_lost(error):
-                    # The server is gone: hand back the rest of the batch for a later try.
-                    _hand_back(rows[index + 1 :], now)
-                    report.unreachable = True
-                    break
-            except PermanentFailure as error:
-                _finish(row, status=Status.FAILED, last_error=str(error))
-                report.failed += 1
-                log.warning("notification %s failed permanently", row.pk)
-            else:
-                _finish(row, status=Status.SENT, sent_at=now, last_error="")
-                report.sent += 1
+            if not _deliver_one(row, batch, connection, now, report):
+                # The server is gone: hand back the rest of the batch for a later try.
+                _hand_back(rows[index + 1 :], now)
+                report.unreachable = True
+                break
+
+
+def _deliver_one(row, batch: Batch, connection, now: datetime, report: DeliveryReport) -> bool:
+    """Check, build and send one row, and record what happened; False if the mail server
+    could not be reached."""
+    summary = batch.summaries.get(row.recipient_id)
+    recipient = batch.recipients.get(row.enrolment_id)
+    try:
+        wanted = _still_wanted(row, recipient, now, summary, batch.broken)
+        message = wanted and emails.build(row, recipient, batch.content, summary)
+    except Exception as error:  # this row alone: her data or its template is at fault
+        _finish(row, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}")
+        report.failed += 1
+        log.warning("notification %s could not be built", row.pk, exc_info=True)
+        return True
+    if not wanted:
+        _finish(row, status=Status.CANCELLED)
+        report.cancelled += 1
+        return True
+    try:
+        _send(connection, message)
+    except TemporaryFailure as error:
+        _retry_or_fail(row, str(error), now, report)
+        return not _connection_lost(error)
+    except PermanentFailure as error:
+        _finish(row, status=Status.FAILED, last_error=str(error))
+        report.failed += 1
+        log.warning("notification %s failed permanently", row.pk)
+    else:
+        _finish(row, status=Status.SENT, sent_at=now, last_error="")
+        report.sent += 1
+    return True
+
+
+@contextmanager
+def _closing(connection):
+    try:
+        yield
     finally:
         try:
             connection.close()
@@ -315,13 +342,34 @@ def _finish(row: Notification, **changes) -> None:
 
 
 def _record(row: Notification, **changes) -> None:
-    """Write one row's receipt. On PostgreSQL, without waiting for the flush to disk (see the
-    module's docstring for what that trades)."""
+    """Write one row's receipt: the hottest query of sending, so it is written plainly rather
+    than built through the ORM for every message."""
+    db = connections[Notification.objects.db]
+    fields = [Notification._meta.get_field(name) for name in changes]
+    assignments = ", ".join(f"{db.ops.quote_name(f.column)} = %s" for f in fields)
+    params = [
+        f.get_db_prep_save(value, db) for f, value in zip(fields, changes.values(), strict=True)
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {db.ops.quote_name(Notification._meta.db_table)} SET {assignments} "
+            "WHERE id = %s AND claim = %s",
+            [*params, row.pk, row.claim],
+        )
+
+
+@contextmanager
+def _receipts_without_flush():
+    """On PostgreSQL, commit this sender's receipts without waiting for the flush to disk (see
+    the module's docstring for what that trades); the connection is reset afterwards."""
     db = connections[Notification.objects.db]
     if db.vendor != "postgresql" or db.in_atomic_block:
-        Notification.objects.filter(pk=row.pk, claim=row.claim).update(**changes)
+        yield
         return
-    with transaction.atomic():
-        with db.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Notification.objects.filter(pk=row.pk, claim=row.claim).update(**changes)
+    with db.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with suppress(DatabaseError), db.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")

@@ -308,8 +308,11 @@ def test_a_red_flag_alerts_the_coach_at_once_without_health_data(
     assert len(arrived) == 1 and smtp.count == 1
     assert alert.recipient == coach and alert.key == f"urgent-{checkin.pk}"
     assert alert.attempts == 1 and alert.sent_at is not None
-    # Nobody dispatched: the check-in's own hook started the only sender.
-    assert {name for name, _, _ in events} == {"programs.tasks.send_due_notifications"}
+    # Nobody dispatched: the check-in's own hooks started the only sender, and re-planned her.
+    assert {name for name, _, _ in events} == {
+        "programs.tasks.send_due_notifications",
+        "programs.tasks.plan_enrolments",
+    }
 
     message = arrived[0].message
     assert message["Subject"] == "Urgent: A client needs your attention"

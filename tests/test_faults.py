@@ -49,7 +49,7 @@ User = get_user_model()
 Status = Notification.Status
 PASSWORD = "a-long-enough-passphrase-42"
 WAIT = 60.0
-TICK = 0.5  # how often these tests dispatch, as beat does every 20 s
+TICK = 0.5  # how often these tests dispatch, as beat does every 10 s
 # A lease of a few seconds, so rows a dead sender held are taken again within the test; still
 # far longer than a batch of 25 takes to send over a local connection.
 LEASE_SECONDS = 4
