@@ -42,13 +42,16 @@ def read_checkin(token: str) -> tuple[int, int]:
         raise BadLink("This link is not valid.") from error
 
 
-def unsubscribe_url(enrolment_pk: int, kind: str) -> str:
-    token = signing.dumps({"e": enrolment_pk, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
+def unsubscribe_url(enrolment_pk: int, preference: str) -> str:
+    """A link that turns off one of her preferences (a key of notifications.PREFERENCES)."""
+    token = signing.dumps(
+        {"e": enrolment_pk, "k": preference}, salt=UNSUBSCRIBE_SALT, compress=True
+    )
     return absolute(reverse("unsubscribe", args=[token]))
 
 
 def read_unsubscribe(token: str) -> tuple[int, str]:
-    """(enrolment pk, optional kind) from an unsubscribe link's token, or BadLink."""
+    """(enrolment pk, preference key) from an unsubscribe link's token, or BadLink."""
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
         return int(data["e"]), str(data["k"])

@@ -110,7 +110,7 @@ def wait_for_statuses(
 
 
 def dispatch(worker: Worker) -> None:
-    """What beat does every 20 s: one dispatch tick, run to the end."""
+    """What beat does every 10 s: one dispatch tick, run to the end."""
     worker.wait_for_task(tasks.dispatch_notifications.delay().id)
 
 
@@ -363,3 +363,25 @@ def test_a_reminder_due_seconds_after_a_resume_goes_out_on_time(
     wait_for_statuses([row], {Status.SENT: 1}, worker, smtp)
     late = Notification.objects.get(pk=row.pk).sent_at - row.due_at
     assert late < timedelta(seconds=5), late
+
+
+def test_the_sweep_hands_batches_to_the_worker_and_everyone_is_planned(
+    program: Program, worker: Worker, smtp: RecordingHandler
+) -> None:
+    now = timezone.now()
+    enrol(program, 60, now, prefix="swept")
+    assert Enrolment.objects.filter(planned_until__isnull=True).count() == 60
+    mark = worker.mark()
+    worker.wait_for_task(tasks.sweep.delay().id)
+    wait_until(
+        lambda: not Enrolment.objects.filter(planned_until__isnull=True).exists(),
+        WAIT,
+        lambda: "some enrolments were never planned. " + worker.describe(),
+    )
+    worker.wait_idle()
+    batches = worker.count("plan_enrolments", "succeeded", since=mark)
+    planned = Notification.objects.filter(enrolment__user__email__startswith="swept").count()
+    print(f"\nswept 60 enrolments: {batches} planning tasks, {planned} rows")
+    assert planned >= 60
+    assert batches >= 1
+    assert not worker.errors(mark), worker.errors(mark)
