@@ -277,10 +277,7 @@ class Enrolment(models.Model):
     def save(self, *args, **kwargs):
         # Whatever was edited (status, zone, time, preferences, dates, in a view or the admin),
         # her emails are planned again: this is the one place that decides so for her row.
-        self.planned_until = None
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "planned_until"}
-        super().save(*args, **kwargs)
+        _save_marked(self, super().save, args, kwargs)
         wakeups.replan_on_commit(self.pk)
 
     def get_absolute_url(self) -> str:
@@ -423,6 +420,15 @@ class SessionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prescription.exercise} on {self.local_date}"
+
+
+def _save_marked(instance, save, args, kwargs) -> None:
+    """Save a row whose emails are planned ahead, marked to be planned again (its
+    planned_until emptied), even when only some fields are saved."""
+    instance.planned_until = None
+    if kwargs.get("update_fields") is not None:
+        kwargs["update_fields"] = {*kwargs["update_fields"], "planned_until"}
+    save(*args, **kwargs)
 
 
 def _lines(text: str) -> list[str]:
@@ -595,10 +601,7 @@ class CoachProfile(models.Model):
         return f"Coach profile of {self.user}"
 
     def save(self, *args, **kwargs):
-        self.planned_until = None
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "planned_until"}
-        super().save(*args, **kwargs)
+        _save_marked(self, super().save, args, kwargs)
         wakeups.replan_digests_on_commit(self.user_id)
 
     @property

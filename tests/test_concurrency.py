@@ -177,17 +177,7 @@ def test_an_expired_lease_is_taken_over_once_when_two_dispatchers_race(make_enro
 
 
 def test_two_planners_at_once_create_each_row_once(make_enrolment, django_user_model):
-    template = make_enrolment()
-    users = django_user_model.objects.bulk_create(
-        django_user_model(username=f"p{i}@example.com", email=f"p{i}@example.com", password="!")
-        for i in range(199)
-    )
-    copied = {
-        f.attname: getattr(template, f.attname)
-        for f in Enrolment._meta.concrete_fields
-        if f.attname not in ("id", "user_id")
-    }
-    Enrolment.objects.bulk_create(Enrolment(**copied, user=user) for user in users)
+    copies(make_enrolment(), 199, django_user_model, prefix="p")
     start = threading.Barrier(2, timeout=TIMEOUT)
 
     def planner() -> planning.PlanReport:
@@ -210,17 +200,7 @@ def test_two_planners_at_once_create_each_row_once(make_enrolment, django_user_m
 def test_two_sweeps_at_once_hand_out_each_enrolment_once_and_create_each_row_once(
     make_enrolment, django_user_model
 ):
-    template = make_enrolment()
-    users = django_user_model.objects.bulk_create(
-        django_user_model(username=f"s{i}@example.com", email=f"s{i}@example.com", password="!")
-        for i in range(299)
-    )
-    copied = {
-        f.attname: getattr(template, f.attname)
-        for f in Enrolment._meta.concrete_fields
-        if f.attname not in ("id", "user_id")
-    }
-    Enrolment.objects.bulk_create(Enrolment(**copied, user=user) for user in users)
+    copies(make_enrolment(), 299, django_user_model, prefix="s")
     start = threading.Barrier(2, timeout=TIMEOUT)
 
     def sweeper() -> list[int]:
@@ -244,6 +224,20 @@ def test_two_sweeps_at_once_hand_out_each_enrolment_once_and_create_each_row_onc
     assert sorted(first + second) == sorted(Enrolment.objects.values_list("pk", flat=True))
     assert len(planned) == len(set(planned))
     assert set(planned) == planned_by_one_planner()
+
+
+def copies(template: Enrolment, count: int, user_model, prefix: str) -> None:
+    """`count` more enrolments like `template`, each for a new user."""
+    users = user_model.objects.bulk_create(
+        user_model(username=f"{prefix}{i}@example.com", email=f"{prefix}{i}@example.com")
+        for i in range(count)
+    )
+    copied = {
+        f.attname: getattr(template, f.attname)
+        for f in Enrolment._meta.concrete_fields
+        if f.attname not in ("id", "user_id")
+    }
+    Enrolment.objects.bulk_create(Enrolment(**copied, user=user) for user in users)
 
 
 def planned_by_one_planner() -> set[tuple[int, str, str]]:
