@@ -18,7 +18,7 @@ PYTEST_POSTGRES = $(BIN)/python -m tests.postgres $(PYTEST_ARGS)
 CHECK_PYTHON := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	|| { echo "error: $(PYTHON) is older than 3.11; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 
-.PHONY: help venv install run test test-sqlite test-postgres lint format clean lock
+.PHONY: help venv install run test test-sqlite test-postgres lint format clean lock bench
 
 help:
 	@echo "make run      start web server, Celery worker and beat, embedded Redis, demo data"
@@ -35,7 +35,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 	@$(CHECK_PYTHON)
 	@test -x $(BIN)/python || { echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing dependencies into $(VENV)"
-	@$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[test]"
+	@$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e ".[test,bench]"
 	@touch $@
 
 run: $(INSTALLED)
@@ -70,6 +70,12 @@ format: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) var
+
+# The benchmark (BENCHMARKS.md): its own population in a throwaway embedded PostgreSQL, the real
+# processes, every figure beside its anchor and goal. BENCH_ARGS=--sqlite, --small (a 2-minute
+# smoke run) or --enrollees N (also BENCH_ENROLLEES); about 20 minutes on 2 cores at 100,000.
+bench: $(INSTALLED)
+	$(BIN)/python manage.py bench $(BENCH_ARGS)
 
 # Resolves pyproject's pins afresh (newest matching transitive versions) in a throwaway venv;
 # constraints.txt is only replaced once the freeze succeeded.
