@@ -18,13 +18,9 @@ from bench.figure import NAMES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-pytestmark = [
-    pytest.mark.slow,
-    # It builds its own database; once per `make test` is enough, in the SQLite pass.
-    pytest.mark.skipif(
-        bool(os.environ.get("DATABASE_URL")), reason="the smoke run goes in the SQLite pass"
-    ),
-]
+# It builds its own database: once per `make test` is enough (the Makefile runs it in the
+# SQLite pass).
+pytestmark = [pytest.mark.slow, pytest.mark.bench]
 
 
 def test_small_run_reports_every_figure(tmp_path):
