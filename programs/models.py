@@ -733,7 +733,14 @@ def mark_for_planning(enrolment_ids) -> None:
 @receiver(post_save, sender=SessionLog)
 @receiver(post_delete, sender=SessionLog)
 def _schedule_changed(sender, instance, **kwargs):
-    mark_for_planning([instance.enrolment_id])
+    if not _deleted_with_her(sender, kwargs.get("origin")):
+        mark_for_planning([instance.enrolment_id])
+
+
+def _deleted_with_her(sender, origin) -> bool:
+    """The row goes because something above it was deleted (her enrolment, her account): there
+    is nothing left to plan."""
+    return origin is not None and getattr(origin, "model", type(origin)) is not sender
 
 
 @receiver(post_save, sender=Program)

@@ -372,3 +372,26 @@ def test_the_plan_error_holds_no_health_data(make_enrolment):
     assert error
     for secret in ("private words", "leaking", safety.WARNING_SIGNS["leaking"], "pelvis"):
         assert secret not in error
+
+
+def test_deleting_her_enrolment_asks_for_no_planning(
+    make_enrolment, django_capture_on_commit_callbacks, published
+):
+    enrolment = make_enrolment()
+    log_session(enrolment)
+    enrolment.pause(NOW)
+    published.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrolment.delete()
+    assert published == []
+
+
+def test_deleting_one_session_log_re_plans_her(
+    make_enrolment, django_capture_on_commit_callbacks, published
+):
+    enrolment = make_enrolment()
+    log_session(enrolment)
+    published.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        SessionLog.objects.filter(enrolment=enrolment).delete()
+    assert planned_for(published, enrolment)
