@@ -162,9 +162,12 @@ def plan_enrolments(ids: Iterable[int], now: datetime) -> PlanReport:
     that holds their rows, so a change made meanwhile waits and then marks them again."""
     report = PlanReport()
     with transaction.atomic():
+        # Waits for a change or a claim in flight on any of them (both are short); in pk
+        # order, so two planners of overlapping batches never deadlock.
         locked = list(
             Enrolment.objects.filter(pk__in=list(ids))
-            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .select_for_update()
             .values_list("pk", flat=True)
         )
         batch = list(facts.with_facts(Enrolment.objects.filter(pk__in=locked)).order_by("pk"))
