@@ -195,7 +195,7 @@ the rush when the time budget allows both, else worked out from its rate in figu
 table says which). A rush not done when the time budget runs out is cut off, and the
 percentiles it did not reach are shown as lower bounds (">").
 
-**5. The due-row query.** The claim's SELECT (`delivery._claimable`, earliest first, one
+**5. The due-row query.** The claim's SELECT (`delivery.claimable`, earliest first, one
 batch, `FOR UPDATE SKIP LOCKED` on PostgreSQL), the median of 15 runs, with a small sent
 history and again with a large one, over the same live rows; history is bulk-inserted with
 `INSERT … SELECT` and the table analysed after each insert, as autovacuum would. The plan

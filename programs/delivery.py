@@ -56,7 +56,7 @@ def lease() -> timedelta:
 
 def count_due(now: datetime, within: timedelta = timedelta(0)) -> int:
     """Rows due now, or within `within` from now."""
-    return Notification.objects.filter(_claimable(now + within)).count()
+    return Notification.objects.filter(claimable(now + within)).count()
 
 
 # SQLite reads a partial index only when the query repeats the index's condition in literal
@@ -68,7 +68,7 @@ LIVE = RawSQL(
 )
 
 
-def _claimable(now: datetime) -> Q:
+def claimable(now: datetime) -> Q:
     # The first part keeps the query on the partial index of live rows due by now, however
     # many are planned for later; a sending row was due when it was claimed.
     return Q(LIVE, due_at__lte=now) & (Q(status=Status.PENDING) | Q(claimed_until__lt=now))
@@ -84,14 +84,14 @@ def claim(now: datetime, limit: int) -> list[Notification]:
     token = uuid.uuid4().hex
     with transaction.atomic():
         candidates = list(
-            Notification.objects.filter(_claimable(now))
+            Notification.objects.filter(claimable(now))
             .order_by("due_at")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit]
         )
         if not candidates:
             return []
-        Notification.objects.filter(_claimable(now), pk__in=candidates).update(
+        Notification.objects.filter(claimable(now), pk__in=candidates).update(
             status=Status.SENDING,
             claim=token,
             claimed_until=now + lease(),

@@ -93,7 +93,7 @@ def report(now: datetime) -> Status:
     # the database read only the overdue end of the live rows' index.
     outbox = (
         Notification.objects.filter(status__in=LIVE, due_at__lte=now)
-        .filter(delivery._claimable(now))
+        .filter(delivery.claimable(now))
         .aggregate(due=Count("pk"), oldest=Min("due_at"))
     )
     # The live rows' index leaves failed rows out, and no other index finds them by time: this

@@ -59,7 +59,7 @@ def plan_coach_digests(coach_ids: list[int]) -> dict:
 
 def tick() -> timedelta:
     """The dispatch interval: senders wait for rows falling due before the next tick."""
-    return timedelta(seconds=settings.CELERY_BEAT_SCHEDULE["dispatch-notifications"]["schedule"])
+    return timedelta(seconds=settings.DISPATCH_SECONDS)
 
 
 @shared_task(**RETRY)

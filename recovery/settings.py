@@ -182,6 +182,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The static schedule: the per-person schedule lives in our tables, never one entry per person.
 # Each entry expires before the next is due, so a backlog never piles up while workers are down.
+# How often beat starts senders; a sender waits for rows falling due before the next tick.
+DISPATCH_SECONDS = float(os.environ.get("DISPATCH_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE = {
     "sweep": {
         "task": "programs.tasks.sweep",
@@ -190,7 +192,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "dispatch-notifications": {
         "task": "programs.tasks.dispatch_notifications",
-        "schedule": float(os.environ.get("DISPATCH_SECONDS", "10")),
+        "schedule": DISPATCH_SECONDS,
         "options": {"expires": 9},
     },
 }

@@ -30,7 +30,7 @@ CHUNK = 200_000
 
 def claim_select(now):
     return (
-        Notification.objects.filter(delivery._claimable(now))
+        Notification.objects.filter(delivery.claimable(now))
         .order_by("due_at")
         .select_for_update(skip_locked=True)
         .values_list("pk", flat=True)[: settings.OUTBOX_SEND_BATCH]
