@@ -11,8 +11,8 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from programs import notifications, safety, wakeups
-from programs.models import CheckIn, Enrolment, Hold, Notification
+from programs import alerts, safety
+from programs.models import CheckIn, Enrolment, Hold
 
 
 def record(enrolment: Enrolment, week: int, answers: dict, now: datetime) -> CheckIn:
@@ -48,19 +48,11 @@ def record(enrolment: Enrolment, week: int, answers: dict, now: datetime) -> Che
 def _hold(enrolment: Enrolment, checkin: CheckIn, tier: int, now: datetime) -> None:
     hold = enrolment.holds.filter(cleared_at__isnull=True).first()
     if hold is None:
-        Hold.objects.create(enrolment=enrolment, tier=tier, checkin=checkin, started_at=now)
+        hold = Hold.objects.create(enrolment=enrolment, tier=tier, checkin=checkin, started_at=now)
     elif tier > hold.tier:
         hold.tier, hold.checkin = tier, checkin
         hold.save(update_fields=["tier", "checkin"])
-    if enrolment.coach_id:
-        prefix = "urgent" if tier == safety.Tier.URGENT else "flag"
-        Notification.objects.get_or_create(
-            enrolment=enrolment,
-            kind=notifications.COACH_ALERT.key,
-            key=f"{prefix}-{checkin.pk}",
-            defaults={"recipient_id": enrolment.coach_id, "scheduled_for": now, "due_at": now},
-        )
-        wakeups.send_on_commit()  # the alert goes now, not at the next dispatch tick
+    alerts.raise_for(hold, checkin, tier, now)
 
 
 def clear_hold(enrolment: Enrolment, by, now: datetime) -> Hold:

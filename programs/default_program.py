@@ -404,6 +404,7 @@ EXERCISES: list[dict[str, Any]] = [
         "stop_if": _lines(DOMING, SHARP_PAIN, LEAKING, HEAVINESS, SCAR),
         "timing": "session",
         "video_url": "",
+        "lifting": True,
     },
     {
         "slug": "carry-with-your-arms",
@@ -485,6 +486,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "unlock_week": 1,
             "open_before_clearance": True,
             "ongoing": True,
+            "loaded": False,
             "goal": "Breathe fully, let your pelvic floor and bottom relax, and find a "
             "neutral pelvis.",
             "description": _lines(
@@ -544,6 +546,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "unlock_week": 2,
             "open_before_clearance": False,
             "ongoing": False,
+            "loaded": False,
             "goal": "Wake up the deep core by pairing each small leg movement with a breath out.",
             "description": _lines(
                 "Your deep core is your breathing, your pelvic floor and the deep tummy muscle "
@@ -589,6 +592,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "unlock_week": 3,
             "open_before_clearance": False,
             "ongoing": False,
+            "loaded": False,
             "goal": "Loosen tight hips, glutes and upper back so your pelvis can sit in neutral.",
             "description": _lines(
                 "With your muscles relaxed and your deep core awake, the next step is room to "
@@ -644,6 +648,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "unlock_week": 4,
             "open_before_clearance": False,
             "ongoing": True,
+            "loaded": True,
             "goal": "Build strong glutes so your lower back and hamstrings no longer carry "
             "their load.",
             "description": _lines(
@@ -700,6 +705,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "unlock_week": 6,
             "open_before_clearance": False,
             "ongoing": False,
+            "loaded": True,
             "goal": "Strengthen the front of your hips, about five minutes a day, to steady "
             "your pelvis and ease an over-arched back.",
             "description": _lines(
@@ -746,6 +752,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "unlock_week": 7,
             "open_before_clearance": False,
             "ongoing": False,
+            "loaded": True,
             "goal": "Carry what you have built into lifting, carrying, feeding and standing, "
             "every day.",
             "description": _lines(

@@ -21,7 +21,7 @@ from django.db import models, transaction
 
 from programs.models import Exercise, Prescription, Program, Stage
 
-EXERCISE_FIELDS = ("name", "instructions", "cues", "stop_if", "timing", "video_url")
+EXERCISE_FIELDS = ("name", "instructions", "cues", "stop_if", "timing", "video_url", "lifting")
 PROGRAM_FIELDS = ("name", "summary", "description", "weeks", "is_published")
 STAGE_FIELDS = (
     "position",
@@ -31,6 +31,7 @@ STAGE_FIELDS = (
     "description",
     "open_before_clearance",
     "ongoing",
+    "loaded",
 )
 PRESCRIPTION_FIELDS = ("position", "sets", "reps", "hold_seconds", "days_per_week", "note")
 

@@ -62,6 +62,11 @@ class Exercise(models.Model):
     stop_if = models.TextField(help_text="When to stop. One per line.")
     timing = models.CharField(max_length=10, choices=Timing, default=Timing.SESSION)
     video_url = models.URLField(blank=True)
+    lifting = models.BooleanField(
+        default=False,
+        help_text="Lifts more than her baby's weight: after a caesarean it stays off her list "
+        "until her clinician has cleared her, whatever stage it is in.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -100,6 +105,11 @@ class Stage(models.Model):
     ongoing = models.BooleanField(
         default=False,
         help_text="Stays on her daily list after later stages open.",
+    )
+    loaded = models.BooleanField(
+        default=False,
+        help_text="Loads the body (strength, lifting): stays closed until about 6 weeks after "
+        "birth, whatever week of the program she is in.",
     )
 
     class Meta:
@@ -455,6 +465,12 @@ class Hold(models.Model):
     cleared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Someone who can act has seen the alert: separate from clearing the hold, which waits
+    # until she has been seen and it is safe to go on.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["started_at"]
@@ -494,6 +510,8 @@ class CheckIn(models.Model):
     sessions_felt = models.CharField(max_length=10, choices=Felt)
     note = models.TextField(blank=True, max_length=2000)
     tier = models.PositiveSmallIntegerField(default=0)
+    # Set when she changes her answers for the same week.
+    updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["submitted_at"]
@@ -529,7 +547,15 @@ class Notification(models.Model):
         help_text="Empty for a coach's daily digest, which covers all her clients.",
     )
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+        help_text="Empty for an email to an address with no account (the clinic's alerts).",
+    )
+    address = models.EmailField(
+        blank=True, help_text="Where it goes when there is no recipient account."
     )
     kind = models.CharField(max_length=20, choices=notifications.choices())
     key = models.CharField(max_length=40, help_text="Her local date, program week or stage.")
@@ -555,6 +581,10 @@ class Notification(models.Model):
                 fields=["recipient", "kind", "key"],
                 condition=Q(enrolment__isnull=True),
                 name="one_personal_notification_per_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(recipient__isnull=False) | ~Q(address=""),
+                name="notification_has_recipient_or_address",
             ),
         ]
         indexes = [
@@ -645,6 +675,8 @@ class CoachAction(models.Model):
         RELEASED_STAGE = "released_stage", "Released a stage"
         NOTE = "note", "Private note"
         MESSAGE = "message", "Emailed her"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged the alert"
+        REMOVED_COACH = "removed_coach", "She removed her coach"
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="actions")
     actor = models.ForeignKey(

@@ -33,6 +33,7 @@ class Recheck(StrEnum):
     DIGEST = "digest"  # at least one of the coach's clients is flagged
     ENROLLED = "enrolled"  # her program has not been withdrawn
     NONE = "none"  # always: a red-flag alert goes even after she withdrew
+    UNACKNOWLEDGED = "unacknowledged"  # nobody has acknowledged the hold's alert yet
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ COMPLETE = Kind(
 COACH_ALERT = Kind(
     "coach_alert", "Red-flag alert to coach", Planner.EVENT, Recheck.NONE, to_coach=True
 )
+CLINIC_ALERT = Kind(
+    "clinic_alert", "Red-flag alert to the clinic", Planner.EVENT, Recheck.UNACKNOWLEDGED
+)
 COACH_MESSAGE = Kind("coach_message", "Message from her coach", Planner.EVENT, Recheck.ENROLLED)
 COACH_DIGEST = Kind(
     "coach_digest", "Daily digest to coach", Planner.DIGEST, Recheck.DIGEST,
@@ -106,8 +110,11 @@ COACH_DIGEST = Kind(
 
 KINDS: dict[str, Kind] = {
     k.key: k
-    for k in (SESSION, NUDGE, STAGE, CHECKIN, COMPLETE, COACH_ALERT, COACH_MESSAGE, COACH_DIGEST)
-}
+    for k in (
+        SESSION, NUDGE, STAGE, CHECKIN, COMPLETE,
+        COACH_ALERT, CLINIC_ALERT, COACH_MESSAGE, COACH_DIGEST,
+    )
+}  # fmt: skip
 SCHEDULED = tuple(k for k in KINDS.values() if k.planner == Planner.SCHEDULE)
 
 
