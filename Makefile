@@ -14,14 +14,14 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
 # The SQLite pass ignores DATABASE_URL, so that it stays SQLite on a machine that sets one.
 # The tests that start real processes (marked slow) run in the PostgreSQL pass, where the fault
-# tests that need PostgreSQL run too; the benchmark's smoke run goes in the SQLite pass. Together
-# they keep `make test` near 13 minutes on 2 cores.
+# tests that need PostgreSQL run too; the benchmark's smoke run and the browser tests go in the
+# SQLite pass. Together they keep `make test` near 14 minutes on 2 cores.
 PYTEST_SQLITE = env -u DATABASE_URL $(BIN)/pytest -m "not slow or bench" $(PYTEST_ARGS)
-PYTEST_POSTGRES = $(BIN)/python -m tests.postgres -m "not bench" $(PYTEST_ARGS)
+PYTEST_POSTGRES = $(BIN)/python -m tests.postgres -m "not bench and not browser" $(PYTEST_ARGS)
 CHECK_PYTHON := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	|| { echo "error: $(PYTHON) is older than 3.11; set PYTHON=/path/to/python3.11" >&2; exit 1; }
 
-.PHONY: help venv install run test test-sqlite test-postgres lint format clean lock bench
+.PHONY: help venv install run test test-sqlite test-postgres lint format clean lock bench chromium
 
 help:
 	@echo "make run      start web server, Celery worker and beat, embedded Redis, demo data"
@@ -47,7 +47,7 @@ run: $(INSTALLED)
 # The suite runs twice: on SQLite, then on PostgreSQL (DATABASE_URL's server if it is one, else a
 # throwaway embedded server: see tests/postgres.py; ALLOW_NO_POSTGRES=1 lets a machine that cannot
 # run one go on, never CI). The concurrency tests really race only on PostgreSQL.
-test: $(INSTALLED)
+test: $(INSTALLED) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py check
@@ -57,7 +57,7 @@ test: $(INSTALLED)
 	@echo "== pytest on PostgreSQL =="
 	$(PYTEST_POSTGRES)
 
-test-sqlite: $(INSTALLED)
+test-sqlite: $(INSTALLED) chromium
 	$(PYTEST_SQLITE)
 
 test-postgres: $(INSTALLED)
@@ -73,6 +73,18 @@ format: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) var
+
+# The browser tests drive Debian's Chromium (Playwright's own download does not work here).
+# Installed when missing and we may (root, apt-get); otherwise they are skipped, except in CI.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -n "$$CHROMIUM" ] || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "warning: chromium is not installed; the browser tests will be skipped" >&2; \
+		fi; }
 
 # The benchmark (BENCHMARKS.md): its own population in a throwaway embedded PostgreSQL, the real
 # processes, every figure beside its anchor and goal. BENCH_ARGS=--sqlite, --small (a 2-minute

@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 
 from programs.models import Enrolment, Exercise, Prescription, Program, Stage
 
+pytest_plugins = ["tests.browser"]
+
 User = get_user_model()
 PASSWORD = "a-long-enough-passphrase-42"
 
