@@ -3,6 +3,11 @@
 Pure arithmetic over plain values, shared by her progress page and her coach's views.
 A prescription of N days a week is met by logging it on N different days of that program
 week; extra days do not make up for another exercise.
+
+Only what was prescribed to her on each day counts: a day counts for an exercise if it was on
+her daily list at the end of that day (today: now). An override, a clearance or a hold on day D
+changes nothing before D. An exercise on her list for fewer than N days of a week (a stage
+opened mid-week) asks for one session on each of those days at most.
 """
 
 from __future__ import annotations
@@ -68,38 +73,78 @@ def tally_week(
     return WeekTally(week, first, last, lines)
 
 
+def daily_lists(
+    facts: schedule.EnrolmentFacts, first: date, last: date, now: datetime
+) -> dict[date, frozenset[int]]:
+    """The prescription keys on her daily list on each local date from `first` to `last`
+    (inclusive), as each day stood at its end, or at `now` for a day not yet over."""
+    lists = {}
+    day = first
+    while day <= last:
+        end = schedule.local_midnight(day + timedelta(days=1), facts.tz) - timedelta(microseconds=1)
+        snap = schedule.snapshot(facts, min(now, end))
+        lists[day] = frozenset(p.key for p in snap.daily)
+        day += timedelta(days=1)
+    return lists
+
+
+def _tally(
+    week: int,
+    first: date,
+    last: date,
+    facts: schedule.EnrolmentFacts,
+    lists: dict[date, frozenset[int]],
+    logs: Iterable[tuple[int, date]],
+    ahead: frozenset[int] = frozenset(),
+    ahead_days: int = 0,
+) -> WeekTally:
+    """A span's tally against what was on her list each day; `ahead_days` more days of the
+    span are still to come, with the keys `ahead` on her list."""
+    listed: dict[int, int] = {}
+    for keys in lists.values():
+        for key in keys:
+            listed[key] = listed.get(key, 0) + 1
+    for key in ahead:
+        listed[key] = listed.get(key, 0) + ahead_days
+    targets = [
+        Target(p.key, min(p.days_per_week, listed[p.key]))
+        for stage in sorted(facts.stages, key=lambda s: (s.unlock_week, s.key))
+        for p in stage.prescriptions
+        if listed.get(p.key)
+    ]
+    counted = [(key, day) for key, day in logs if key in lists.get(day, ())]
+    return tally_week(week, first, last, targets, counted)
+
+
 def weekly(
     facts: schedule.EnrolmentFacts, logs: list[tuple[int, date]], now: datetime
 ) -> list[WeekTally]:
-    """Each program week so far, against the prescriptions on her daily list that week (as it
-    stood at the week's end, so a stage opened mid-week counts in full)."""
+    """Each program week so far, against what was on her daily list on each of its days. The
+    week still running counts its days to come with today's list."""
     today = now.astimezone(facts.tz).date()
     current = schedule.snapshot(facts, now)
     tallies = []
     for week in range(1, current.week + 1):
-        at_end = schedule.week_snapshot(facts, week, now)
         span = schedule.week_dates(facts, week, today)
-        if at_end is None or span is None:
+        if span is None:
             break
-        targets = [Target(p.key, p.days_per_week) for s in at_end.focus for p in s.prescriptions]
-        tallies.append(tally_week(week, span[0], span[1], targets, logs))
+        lists = daily_lists(facts, span[0], span[1], now)
+        ahead_days = max(0, 7 * week - 1 - current.program_day)
+        ahead = lists.get(today, frozenset()) if ahead_days else frozenset()
+        tallies.append(_tally(week, span[0], span[1], facts, lists, logs, ahead, ahead_days))
     return tallies
 
 
 def last_days(
     facts: schedule.EnrolmentFacts, logs: list[tuple[int, date]], now: datetime, days: int = 7
 ) -> WeekTally:
-    """The last `days` local days (today included) against today's daily list; in her first
-    days, only the days since she started, each prescription asking for at most one session a
-    day."""
+    """The last `days` local days (today included) against what was on her list each day; in
+    her first days, only the days since she started."""
     snap = schedule.snapshot(facts, now)
     # A window reaching back before her start only counts the days since she started.
     first = max(snap.today - timedelta(days=days - 1), facts.start_date)
-    length = (snap.today - first).days + 1
-    targets = [
-        Target(p.key, min(p.days_per_week, length)) for s in snap.focus for p in s.prescriptions
-    ]
-    return tally_week(snap.week, first, snap.today, targets if length > 0 else [], logs)
+    lists = daily_lists(facts, first, snap.today, now)
+    return _tally(snap.week, first, snap.today, facts, lists, logs)
 
 
 def overall(tallies: Iterable[WeekTally]) -> tuple[int, int]:

@@ -10,12 +10,21 @@ no one else.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Max, Prefetch
+from django.utils import timezone
 
-from programs import notifications, reminders
-from programs.models import Enrolment, Notification, Program, SessionLog, Stage
+from programs import notifications, reminders, schedule
+from programs.models import (
+    Enrolment,
+    Notification,
+    Prescription,
+    Program,
+    SessionLog,
+    Stage,
+    StageOverride,
+)
 
 Status = Notification.Status
 
@@ -23,11 +32,55 @@ Status = Notification.Status
 def program_specs(program_ids: Iterable[int] | None = None) -> dict[int, tuple]:
     """Each program's stages as schedule values, loaded once for a whole batch."""
     programs = Program.objects.prefetch_related(
-        Prefetch("stages", queryset=Stage.objects.prefetch_related("prescriptions"))
+        Prefetch(
+            "stages",
+            queryset=Stage.objects.prefetch_related(
+                Prefetch("prescriptions", queryset=Prescription.objects.select_related("exercise"))
+            ),
+        )
     )
     if program_ids is not None:
         programs = programs.filter(pk__in=list(program_ids))
     return {p.pk: tuple(stage.spec() for stage in p.stages.all()) for p in programs}
+
+
+def enrolment_facts(
+    enrolment: Enrolment, stages: tuple[schedule.StageSpec, ...] | None = None
+) -> schedule.EnrolmentFacts:
+    """The plain values the schedule works from. Uses prefetched stages (with their
+    prescriptions and exercises), pauses, holds and overrides; batch callers pass the program's
+    stages in."""
+    if stages is None:
+        stages = tuple(stage.spec() for stage in enrolment.program.stages.all())
+    overrides = list(enrolment.overrides.all())
+    return schedule.EnrolmentFacts(
+        start_date=enrolment.start_date,
+        tz=enrolment.tz,
+        weeks=enrolment.program.weeks,
+        stages=stages,
+        pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in enrolment.pauses.all()),
+        cleared_at=enrolment.cleared_at,
+        holds=tuple(
+            schedule.Interval(h.started_at, h.cleared_at, urgent=h.tier == 2)
+            for h in enrolment.holds.all()
+        ),
+        opened_early=frozenset(
+            o.stage_id for o in overrides if o.action == StageOverride.Action.OPEN
+        ),
+        held_stages=frozenset(
+            o.stage_id for o in overrides if o.action == StageOverride.Action.HOLD
+        ),
+        override_times=tuple((o.stage_id, o.created_at) for o in overrides),
+        birth_date=birth_date(enrolment),
+        caesarean=enrolment.caesarean,
+    )
+
+
+def birth_date(enrolment: Enrolment) -> date:
+    """Her baby's birth date, estimated: the local date she enrolled, less the weeks since
+    birth she gave then."""
+    enrolled = enrolment.created_at or timezone.now()  # not saved yet: she is enrolling now
+    return enrolled.astimezone(enrolment.tz).date() - timedelta(weeks=enrolment.weeks_postpartum)
 
 
 def with_facts(enrolments):

@@ -137,8 +137,10 @@ class Stage(models.Model):
             open_before_clearance=self.open_before_clearance,
             ongoing=self.ongoing,
             prescriptions=tuple(
-                schedule.PrescriptionSpec(p.pk, p.days_per_week) for p in self.prescriptions.all()
+                schedule.PrescriptionSpec(p.pk, p.days_per_week, lifting=p.exercise.lifting)
+                for p in self.prescriptions.all()
             ),
+            loaded=self.loaded,
         )
 
 
@@ -324,23 +326,9 @@ class Enrolment(models.Model):
     ) -> schedule.EnrolmentFacts:
         """The plain values the schedule works from. Uses prefetched stages (with their
         prescriptions), pauses and holds; batch callers pass the program's stages in."""
-        if stages is None:
-            stages = tuple(stage.spec() for stage in self.program.stages.all())
-        return schedule.EnrolmentFacts(
-            start_date=self.start_date,
-            tz=self.tz,
-            weeks=self.program.weeks,
-            stages=stages,
-            pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in self.pauses.all()),
-            cleared_at=self.cleared_at,
-            holds=tuple(schedule.Interval(h.started_at, h.cleared_at) for h in self.holds.all()),
-            opened_early=frozenset(
-                o.stage_id for o in self.overrides.all() if o.action == StageOverride.Action.OPEN
-            ),
-            held_stages=frozenset(
-                o.stage_id for o in self.overrides.all() if o.action == StageOverride.Action.HOLD
-            ),
-        )
+        from programs.facts import enrolment_facts  # it loads models: imported when used
+
+        return enrolment_facts(self, stages)
 
     @property
     def turned_off(self) -> frozenset[str]:

@@ -82,14 +82,8 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
     if snap.program_day > 0 and snap.program_day % 7 == 0:
         items.append(Planned(CHECKIN, f"week-{snap.program_day // 7}", at))
 
-    early = recipient.facts.opened_early  # her coach opened these already; no news today
-    opening = [
-        s.spec
-        for s in snap.stages
-        if s.is_open
-        and 7 * (s.spec.unlock_week - 1) == snap.program_day
-        and s.spec.key not in early
-    ]
+    midnight = schedule.local_midnight(day, recipient.facts.tz)
+    opening = [s.spec for s in snap.stages if s.is_open and _news(recipient.facts, s, midnight, at)]
     if opening and wanted(recipient, STAGE):
         items.extend(Planned(STAGE, f"stage-{spec.key}", at) for spec in opening)
         return items
@@ -109,6 +103,21 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
             return items
     items.append(Planned(SESSION, day.isoformat(), at))
     return items
+
+
+def _news(
+    facts: schedule.EnrolmentFacts, state: schedule.StageState, midnight: datetime, at: datetime
+) -> bool:
+    """The stage opened between her local midnight and this reminder, by the schedule: not at
+    the moment she confirmed her clearance, nor at her coach's hand (she saw it happen)."""
+    opened = state.opened_at
+    if opened is None or not midnight <= opened <= at or opened == facts.cleared_at:
+        return False
+    key = state.spec.key
+    if key in facts.opened_early:
+        made = dict(facts.override_times).get(key)
+        return made is not None and opened != made
+    return True
 
 
 def days_without_session(start_date: date, last_session: date | None, day: date) -> int:

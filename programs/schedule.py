@@ -12,7 +12,16 @@ The rules:
 - Until she confirms her clinician has cleared her to exercise, only stages marked
   `open_before_clearance` open.
 - Her coach may open a stage before its week (`opened_early`) or keep one closed after it
-  (`held_stages`); clearance still comes first.
+  (`held_stages`), from the instant she did so (`override_times`): what was open before that
+  instant stays as it was. Clearance and the 6 weeks after birth still come first.
+- Stages that load the body (`loaded`) stay closed until local midnight 6 weeks after her
+  birth date, whatever her program week.
+- A stage kept back past its week (by a late clearance or by the 6 weeks after birth) delays
+  the next one: it opens no sooner than 7 program days after it, so stages open one a week,
+  never several at once.
+- After a caesarean, exercises that lift more than her baby (`lifting`) stay off her daily
+  list until she is cleared, whatever stage or override they come with.
+- During an urgent (tier 2) hold nothing is on her daily list: she should not exercise.
 - The program ends after 7 × weeks program days.
 - A local time that does not exist (clocks spring forward) moves to the first minute after the
   gap; a local time that happens twice (clocks fall back) means the first occurrence.
@@ -25,6 +34,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+AFTER_BIRTH = timedelta(weeks=6)  # before this, loaded stages stay closed
+PACE_DAYS = 7  # a stage kept back past its week: the next opens at least this many days later
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -32,12 +44,14 @@ class Interval:
 
     start: datetime
     end: datetime | None = None
+    urgent: bool = False  # a tier-2 hold: no exercise at all while it lasts
 
 
 @dataclass(frozen=True)
 class PrescriptionSpec:
     key: int
     days_per_week: int
+    lifting: bool = False  # lifts more than her baby
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class StageSpec:
     open_before_clearance: bool = False
     ongoing: bool = False
     prescriptions: tuple[PrescriptionSpec, ...] = ()
+    loaded: bool = False  # waits until 6 weeks after birth
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,10 @@ class EnrolmentFacts:
     holds: tuple[Interval, ...] = ()  # red-flag holds: the clock stops as in a pause
     opened_early: frozenset[int] = frozenset()  # stage keys her coach opened before their week
     held_stages: frozenset[int] = frozenset()  # stage keys her coach keeps closed
+    # (stage key, instant) for each override above; one without an instant has always applied.
+    override_times: tuple[tuple[int, datetime], ...] = ()
+    birth_date: date | None = None  # estimated; None: unknown, and no birth rule applies
+    caesarean: bool = False
 
 
 class Lock(StrEnum):
@@ -69,6 +88,8 @@ class Lock(StrEnum):
     PAUSED = "paused"  # opens some time after she resumes
     HELD = "held"  # opens some time after a coach or clinician clears the hold
     COACH = "coach"  # her coach is keeping this stage closed for now
+    BIRTH = "birth"  # loaded: opens 6 weeks after birth, at `opens_at`
+    PACED = "paced"  # opens a week after the stage before it, at `opens_at`
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,7 @@ class StageState:
     spec: StageSpec
     lock: Lock
     opens_at: datetime | None = None  # UTC; known only when her program is running
+    opened_at: datetime | None = None  # UTC, when open; None if not known
 
     @property
     def is_open(self) -> bool:
@@ -97,6 +119,10 @@ class Snapshot:
     ends_at: datetime | None  # UTC; None while paused or held
     starts_at: datetime | None = None  # UTC; set only before the start
     focus: tuple[StageSpec, ...] = field(default=())
+    urgent: bool = False  # an urgent (tier 2) hold: no exercise until it is cleared
+    # The prescriptions of `focus` she may do: none while urgent, no lifting after a caesarean
+    # before clearance.
+    daily: tuple[PrescriptionSpec, ...] = ()
 
     @property
     def started(self) -> bool:
@@ -206,6 +232,73 @@ def is_cleared_at(facts: EnrolmentFacts, now: datetime) -> bool:
     return facts.cleared_at is not None and facts.cleared_at <= now
 
 
+def is_urgent_at(facts: EnrolmentFacts, now: datetime) -> bool:
+    return _covers(tuple(h for h in facts.holds if h.urgent), now)
+
+
+def loaded_from(facts: EnrolmentFacts) -> datetime | None:
+    """When stages that load the body may open: local midnight 6 weeks after her birth date.
+    None if her birth date is unknown."""
+    if facts.birth_date is None:
+        return None
+    return local_midnight(facts.birth_date + AFTER_BIRTH, facts.tz)
+
+
+def before_six_weeks(facts: EnrolmentFacts, now: datetime) -> bool:
+    """Whether `now` is earlier than 6 weeks after birth: a clearance reported now is
+    unusually early, and is confirmed with her first."""
+    ready = loaded_from(facts)
+    return ready is not None and now < ready
+
+
+def override_in_force(facts: EnrolmentFacts, keys: frozenset[int], key: int, now: datetime) -> bool:
+    """Whether her coach's override of stage `key` (one of `keys`) had been made by `now`."""
+    if key not in keys:
+        return False
+    made = dict(facts.override_times).get(key)
+    return made is None or made <= now
+
+
+@dataclass(frozen=True)
+class _Opening:
+    day: int  # the program day from which it may open
+    why: Lock  # SCHEDULED, BIRTH or PACED: what sets that day
+
+
+def _openings(facts: EnrolmentFacts, cleared: bool) -> dict[int, _Opening]:
+    """Each stage's opening program day, as the rules set it, given whether she is cleared.
+
+    A stage opens on its week's first day, but not before she is cleared (if it waits for
+    clearance) nor before 6 weeks after birth (if loaded). A stage kept back past its week by
+    either pushes the next one to at least 7 program days after it: a late clearance opens the
+    stages whose weeks have passed one a week, not all at once. Stages that wait for a
+    clearance not yet given take no part (they cannot open).
+    """
+    clear_day = birth_day = None
+    if cleared and facts.cleared_at is not None:
+        clear_day = program_day_on(facts, facts.cleared_at.astimezone(facts.tz).date())
+    ready = loaded_from(facts)
+    if ready is not None:
+        birth_day = program_day_on(facts, ready.astimezone(facts.tz).date())
+    found: dict[int, _Opening] = {}
+    pushed: int | None = None  # the day the last kept-back stage opened
+    for spec in sorted(facts.stages, key=lambda s: (s.unlock_week, s.key)):
+        gated = not spec.open_before_clearance
+        if gated and clear_day is None:
+            continue
+        scheduled = 7 * (spec.unlock_week - 1)
+        day, why = scheduled, Lock.SCHEDULED
+        if gated and clear_day > day:
+            day = clear_day
+        if spec.loaded and birth_day is not None and birth_day > day:
+            day, why = birth_day, Lock.BIRTH
+        if pushed is not None and pushed + PACE_DAYS > day:
+            day, why = pushed + PACE_DAYS, Lock.PACED
+        found[spec.key] = _Opening(day, why)
+        pushed = day if day > scheduled else None
+    return found
+
+
 def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
     """Everything the schedule knows about her program at the instant `now`."""
     if now.tzinfo is None:
@@ -214,8 +307,11 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
     day = program_day_on(facts, today)
     paused = is_paused_at(facts, now)
     held = is_held_at(facts, now)
+    urgent = is_urgent_at(facts, now)
     cleared = is_cleared_at(facts, now)
+    ready = loaded_from(facts)
     total_days = 7 * facts.weeks
+    openings = _openings(facts, cleared)
 
     def day_instant(program_day: int) -> datetime | None:
         """When a future program day begins, if her program clock is moving."""
@@ -223,25 +319,53 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
             return None
         return local_midnight(today + timedelta(days=program_day - day), facts.tz)
 
+    def began(program_day: int) -> datetime:
+        """When a program day already reached began."""
+        first = _first_date_with_program_day(facts, max(program_day, 0), today)
+        return local_midnight(first, facts.tz)
+
+    def opened_at(spec: StageSpec, since: datetime | None) -> datetime | None:
+        """The latest of what it waited for: `since`, her clearance, 6 weeks after birth."""
+        waits = [since]
+        if not spec.open_before_clearance:
+            waits.append(facts.cleared_at)
+        if spec.loaded:
+            waits.append(ready)
+        known = [w for w in waits if w is not None]
+        return max(known) if known else None
+
     states = []
     for spec in sorted(facts.stages, key=lambda s: (s.unlock_week, s.key)):
-        opens_on = 7 * (spec.unlock_week - 1)
-        reached = day >= opens_on or spec.key in facts.opened_early
-        if spec.key in facts.held_stages:
+        scheduled = 7 * (spec.unlock_week - 1)
+        too_soon = spec.loaded and ready is not None and now < ready
+        if override_in_force(facts, facts.held_stages, spec.key, now):
             states.append(StageState(spec, Lock.COACH))
         elif not cleared and not spec.open_before_clearance:
-            opens_at = None if reached else day_instant(opens_on)
+            opens_at = None if day >= scheduled else day_instant(scheduled)
             states.append(StageState(spec, Lock.CLEARANCE, opens_at))
-        elif reached:
-            states.append(StageState(spec, Lock.OPEN))
-        elif paused:
-            states.append(StageState(spec, Lock.PAUSED))
-        elif held:
-            states.append(StageState(spec, Lock.HELD))
+        elif override_in_force(facts, facts.opened_early, spec.key, now):
+            made = dict(facts.override_times).get(spec.key)
+            if too_soon:
+                states.append(StageState(spec, Lock.BIRTH, ready))
+            else:
+                states.append(StageState(spec, Lock.OPEN, opened_at=opened_at(spec, made)))
         else:
-            states.append(StageState(spec, Lock.SCHEDULED, day_instant(opens_on)))
+            opening = openings[spec.key]
+            if too_soon:
+                at = ready if day >= opening.day else day_instant(opening.day)
+                states.append(StageState(spec, Lock.BIRTH, at))
+            elif day >= opening.day:
+                since = began(opening.day)
+                states.append(StageState(spec, Lock.OPEN, opened_at=opened_at(spec, since)))
+            elif paused:
+                states.append(StageState(spec, Lock.PAUSED))
+            elif held:
+                states.append(StageState(spec, Lock.HELD))
+            else:
+                states.append(StageState(spec, opening.why, day_instant(opening.day)))
 
     open_specs = [s.spec for s in states if s.is_open]
+    focus = focus_stages(open_specs)
     return Snapshot(
         today=today,
         program_day=day,
@@ -253,8 +377,19 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
         stages=tuple(states),
         ends_at=None if day >= total_days else day_instant(total_days),
         starts_at=day_instant(0) if day < 0 else None,
-        focus=focus_stages(open_specs),
+        focus=focus,
+        urgent=urgent,
+        daily=() if urgent else daily_list(facts, focus, cleared),
     )
+
+
+def daily_list(
+    facts: EnrolmentFacts, focus: tuple[StageSpec, ...], cleared: bool
+) -> tuple[PrescriptionSpec, ...]:
+    """The prescriptions of the stages on her daily list that she may do: after a caesarean,
+    nothing that lifts more than her baby until she is cleared, whatever stage it is in."""
+    withheld = facts.caesarean and not cleared
+    return tuple(p for s in focus for p in s.prescriptions if not (withheld and p.lifting))
 
 
 def focus_stages(open_stages: list[StageSpec]) -> tuple[StageSpec, ...]:
@@ -309,9 +444,4 @@ def due_today(snap: Snapshot) -> tuple[PrescriptionSpec, ...]:
     if not snap.running:
         return ()
     weekday = snap.program_day % 7
-    return tuple(
-        p
-        for stage in snap.focus
-        for p in stage.prescriptions
-        if weekday in training_weekdays(p.days_per_week)
-    )
+    return tuple(p for p in snap.daily if weekday in training_weekdays(p.days_per_week))

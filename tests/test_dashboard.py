@@ -203,7 +203,8 @@ def test_a_row_shows_program_week_adherence_activity_and_pain(as_coach, enrol):
     assert "Test program" in row
     assert "Week 2 of 6" in row
     assert '<progress max="100" value="19"' in row  # day 8 of 42
-    assert "1/20 (5%)" in row  # breathing every day and deep core 3 days a week, both ×2
+    # Breathing every day; deep core, open for 2 of the 7 days, once on each: both ×2.
+    assert "1/18 (6%)" in row
     assert "1/34 (3%)" in row  # weeks 1 and 2
     assert "9 Mar 2026" in row
     assert "3/10" in row

@@ -238,11 +238,20 @@ def test_not_cleared_only_the_breathing_stage_opens():
     assert snap.state_of(4).opens_at is None  # its week has passed: waits for clearance only
 
 
-def test_clearance_opens_every_stage_whose_week_has_come():
-    cleared = at("Europe/London", 2026, 2, 1, 9, 0)
+def test_a_late_clearance_opens_one_waiting_stage_at_once_then_one_a_week():
+    cleared = at("Europe/London", 2026, 2, 1, 9, 0)  # day 27, week 4: stages 2 to 4 waited
     f = facts(cleared_at=cleared)
     assert open_keys(snapshot(f, cleared - timedelta(seconds=1))) == {1}
-    assert open_keys(snapshot(f, cleared)) == {1, 2, 3, 4}
+    snap = snapshot(f, cleared)
+    assert open_keys(snap) == {1, 2}
+    assert snap.state_of(3).lock is Lock.PACED
+    assert snap.state_of(3).opens_at == datetime(2026, 2, 8, 0, 0, tzinfo=UTC)  # day 34
+    assert open_keys(snapshot(f, at("Europe/London", 2026, 2, 8, 0, 0))) == {1, 2, 3}
+    assert open_keys(snapshot(f, at("Europe/London", 2026, 2, 15, 0, 0))) == {1, 2, 3, 4}
+    # Stage 5's own week (day 35) came while the others waited: it follows them.
+    assert snapshot(f, at("Europe/London", 2026, 2, 15, 0, 0)).state_of(5).opens_at == datetime(
+        2026, 2, 22, 0, 0, tzinfo=UTC
+    )
 
 
 def test_not_cleared_future_stage_still_says_when_its_week_comes():
