@@ -3,13 +3,19 @@ The default program, shipped as plain data and loaded by `programs.loading.load_
 
 Stages refer to exercises by slug; `EXERCISES` holds each exercise once, even when two stages
 prescribe it. Text fields that the app shows as lists (instructions, cues, stop_if) are one
-item a line. Edit the wording here, then run `manage.py load_default_program --update` to
-push it over the shipped rows (without `--update`, rows that already exist are left alone).
+item a line.
+
+The content is versioned. To change it: record each field's current value in
+`programs.default_program_history` under the current `CONTENT_VERSION`, then edit it here and
+raise `CONTENT_VERSION`. `manage.py load_default_program` then brings an install up to date,
+field by field, wherever staff have not edited the shipped value in the admin.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+CONTENT_VERSION = 2
 
 
 def _lines(*lines: str) -> str:
@@ -21,7 +27,10 @@ def _lines(*lines: str) -> str:
 SHARP_PAIN = "Pain that is sharp, or that builds as you go"
 LEAKING = "Any leaking of wee or poo, or a sudden urge to rush to the toilet"
 HEAVINESS = "A heavy or dragging feeling low in your pelvis, or a bulge at your vagina"
-DOMING = "Your tummy domes, bulges or ridges up along the middle line"
+DOMING = (
+    "Your tummy still domes, bulges or ridges up along the middle line after you make the "
+    "move smaller and breathe out on the effort"
+)
 LEG_NERVE = "Pain, tingling or numbness that runs down a leg"
 DIZZY = "You feel dizzy, faint or short of breath"
 SCAR = "Pulling, pain or oozing at a caesarean scar"
@@ -52,18 +61,41 @@ EXERCISES: list[dict[str, Any]] = [
     },
     {
         "slug": "pelvic-floor-lift-and-let-go",
-        "name": "Pelvic floor: lift and let go",
+        "name": "Pelvic floor: slow squeezes",
         "instructions": _lines(
             "Lie on your side or back, or sit tall, and take a few 360° breaths.",
-            "As you breathe out, gently squeeze as if holding in wind, and lift up inside.",
-            "Keep the lift soft and hold it for a few seconds while you keep breathing.",
+            "As you breathe out, squeeze as if holding in wind and a wee, and lift up inside.",
+            "Hold the lift while you keep breathing: only as long as you can hold it well.",
             "Breathe in and let it all go, right down. Feel it drop and soften.",
             "Rest for a full breath before the next one.",
+            "Start with what you can do, even 3 seconds and a few squeezes. Add a second or "
+            "a squeeze every few days, working up over the weeks to 10 squeezes of 10 seconds.",
+            "Do a round about 3 times a day: for example at a feed, at a nappy change and in bed.",
         ),
         "cues": _lines(
             "The letting go matters as much as the lift.",
             "Your bottom, thighs and jaw stay relaxed.",
-            "Half effort is plenty.",
+            "When the squeeze fades, stop the hold there: a short good one beats a long weak one.",
+        ),
+        "stop_if": _lines(SHARP_PAIN, HEAVINESS, LEAKING),
+        "timing": "any",
+        "video_url": "",
+    },
+    {
+        "slug": "pelvic-floor-quick-squeezes",
+        "name": "Pelvic floor: quick squeezes and the knack",
+        "instructions": _lines(
+            "Sit tall, stand or lie on your side, after your slow squeezes.",
+            "Squeeze and lift your pelvic floor quickly and firmly, then let it go at once.",
+            "Let it relax fully before the next one.",
+            "Work up over the weeks to 10 quick squeezes, about 3 times a day.",
+            "Then use it: squeeze and lift just before you cough, sneeze, laugh or lift your "
+            "baby, and hold until it is over. This is called the knack.",
+        ),
+        "cues": _lines(
+            "Quick up, full let-go, every time.",
+            "Keep breathing: no holding your breath.",
+            "The knack becomes a habit with practice: cough, squeeze first.",
         ),
         "stop_if": _lines(SHARP_PAIN, HEAVINESS, LEAKING),
         "timing": "any",
@@ -117,12 +149,12 @@ EXERCISES: list[dict[str, Any]] = [
             "Breathe out, gently lift your pelvic floor and draw your lower tummy in a little.",
             "Slowly slide one heel along the floor until the leg is nearly straight.",
             "Breathe in as you slide it back.",
-            "Swap legs.",
+            "Swap legs. When you have finished, roll onto your side to get up.",
         ),
         "cues": _lines(
             "Your pelvis stays still, like a bowl of water you do not want to spill.",
             "Slide only as far as you can keep your back and tummy steady.",
-            "Breathe out as you move.",
+            "If your tummy domes along the middle, slide less far and breathe out as you move.",
         ),
         "stop_if": _lines(DOMING, SHARP_PAIN, LEAKING, HEAVINESS),
         "timing": "session",
@@ -166,6 +198,31 @@ EXERCISES: list[dict[str, Any]] = [
         "timing": "session",
         "video_url": "",
     },
+    {
+        "slug": "tummy-gap-self-check",
+        "name": "Tummy gap self-check",
+        "instructions": _lines(
+            "Lie on your back with knees bent and feet flat, head on a thin pillow.",
+            "Rest the fingertips of one hand across the middle line of your tummy, "
+            "just above your belly button.",
+            "Breathe out and lift only your head a little, chin gently tucked.",
+            "Feel for a gap between the two sides of your tummy muscle: how many fingers wide, "
+            "and whether the middle feels firm or soft and deep.",
+            "Lower your head, then check again at your belly button and just below it.",
+            "When you have finished, roll onto your side and push up with your arms to get up.",
+        ),
+        "cues": _lines(
+            "A small gap that firms up under your fingers is normal after pregnancy and "
+            "usually narrows with this kind of work.",
+            "Doming or a ridge down the middle during effort means ease off and breathe out "
+            "as you move.",
+            "See a pelvic-health physiotherapist if the gap is wider than about two fingers, "
+            "if you cannot make the middle firm, or if it is not narrowing over the weeks.",
+        ),
+        "stop_if": _lines(SHARP_PAIN, "Pain or pulling along the middle of your tummy", SCAR),
+        "timing": "session",
+        "video_url": "",
+    },
     # Stage 3: hip and glute mobility
     {
         "slug": "half-kneeling-hip-flexor-stretch",
@@ -173,14 +230,15 @@ EXERCISES: list[dict[str, Any]] = [
         "instructions": _lines(
             "Kneel on a cushion with one foot flat in front of you, both knees at right angles.",
             "Hold a chair or wall for balance if you like.",
-            "Gently untuck your tailbone under you and squeeze the bottom on the kneeling side.",
-            "Shift your weight forward a little until you feel a stretch at the front "
-            "of the back hip.",
+            "Gently tilt the top of your pelvis back, as if zipping up tight jeans, and firm "
+            "the bottom on the kneeling side.",
+            "Only then shift your weight forward a little, until you feel a stretch at the "
+            "front of the back hip.",
             "Hold and breathe slowly, then swap sides.",
         ),
         "cues": _lines(
-            "Tall through your spine: no leaning back.",
-            "A small shift forward is enough. The tuck does most of the work.",
+            "Tall through your spine: no leaning back or arching.",
+            "The small pelvic tilt does most of the work. A small shift forward is enough.",
             "A gentle stretch, never a strain.",
         ),
         "stop_if": _lines(SHARP_PAIN, LEG_NERVE, "Knee pain that does not ease with padding", SCAR),
@@ -255,6 +313,7 @@ EXERCISES: list[dict[str, Any]] = [
             "Breathe out, lift your pelvic floor and press through your heels to lift your hips.",
             "Rise until your body makes a straight line from shoulders to knees.",
             "Pause at the top, then breathe in as you lower slowly.",
+            "Roll onto your side to get up when you have finished.",
         ),
         "cues": _lines(
             "Feel it in your bottom, not your lower back.",
@@ -275,13 +334,34 @@ EXERCISES: list[dict[str, Any]] = [
             "Breathe out and lift your hips into the bridge.",
             "Stay at the top and keep breathing slowly in and out.",
             "Lower slowly and rest before the next hold.",
-            "When that feels easy, try gently marching: lift one foot a little, "
-            "put it down, then the other.",
+            "Roll onto your side to get up when you have finished.",
         ),
         "cues": _lines(
             "Hips stay level the whole time.",
             "Keep breathing. No holding your breath to stay up.",
             "Shorter holds done well beat long, shaky ones.",
+        ),
+        "stop_if": _lines(
+            DOMING, SHARP_PAIN, LEAKING, HEAVINESS, "Cramp in the back of your thigh"
+        ),
+        "timing": "session",
+        "video_url": "",
+    },
+    {
+        "slug": "marching-bridge",
+        "name": "Marching bridge",
+        "instructions": _lines(
+            "Only once you can hold a two-leg bridge steady for 20 seconds, three times, "
+            "with no symptoms.",
+            "Lift into your bridge and breathe out.",
+            "Keeping your hips level, lift one foot just off the floor, then put it down.",
+            "Then lift the other foot. One foot at a time, slowly.",
+            "Lower your hips slowly and rest. Roll onto your side to get up.",
+        ),
+        "cues": _lines(
+            "Your hips stay level, as if balancing a tray across them.",
+            "A small lift of the foot is enough: steadiness matters, not height.",
+            "If your hips drop or twist, go back to bridge holds for another week.",
         ),
         "stop_if": _lines(
             DOMING, SHARP_PAIN, LEAKING, HEAVINESS, "Cramp in the back of your thigh"
@@ -340,7 +420,8 @@ EXERCISES: list[dict[str, Any]] = [
         ),
         "cues": _lines(
             "Feel the front of the hip do the lifting.",
-            "Your back stays quiet on the floor.",
+            "Keep your pelvis level and neutral: a small natural curve under your back, "
+            "neither pressed flat nor arching up.",
             "Breathe out as the knee lifts.",
         ),
         "stop_if": _lines(DOMING, SHARP_PAIN, LEAKING, HEAVINESS),
@@ -367,19 +448,23 @@ EXERCISES: list[dict[str, Any]] = [
     },
     {
         "slug": "dead-bug",
-        "name": "Dead bug (easy version)",
+        "name": "Dead bug, one leg at a time",
         "instructions": _lines(
-            "Lie on your back and lift both feet so your knees are over your hips, bent "
-            "at right angles.",
+            "Lie on your back with knees bent and feet flat, pelvis in neutral.",
             "Reach both arms up towards the ceiling.",
-            "Breathe out, lift your pelvic floor and slowly lower one heel to tap the floor.",
-            "Breathe in as you bring it back, then swap legs.",
-            "When that is steady, lower the opposite arm overhead as the heel goes down.",
+            "Breathe out, lift your pelvic floor and float one foot up until the knee is "
+            "over the hip. The other foot stays on the floor.",
+            "Breathe out again and slowly reach that heel away, then bring it back and "
+            "lower the foot.",
+            "Swap legs. When that is steady, lower the opposite arm overhead as the heel "
+            "reaches away.",
+            "Roll onto your side to get up when you have finished.",
         ),
         "cues": _lines(
             "Only when heel slides and toe taps feel steady and calm.",
-            "Your lower back stays gently on the floor the whole time.",
-            "Stop the set as soon as your form goes. Quality over number.",
+            "Keep a neutral pelvis: a small natural curve under your lower back, not pressed "
+            "flat into the floor and not arching up.",
+            "One leg moves at a time. Stop the set as soon as your form goes.",
         ),
         "stop_if": _lines(DOMING, SHARP_PAIN, LEAKING, HEAVINESS, "You start holding your breath"),
         "timing": "session",
@@ -514,14 +599,23 @@ DEFAULT_PROGRAM: dict[str, Any] = {
                     "exercise": "pelvic-floor-lift-and-let-go",
                     "position": 2,
                     "sets": 1,
-                    "reps": 8,
-                    "hold_seconds": 3,
+                    "reps": 10,
+                    "hold_seconds": 10,
                     "days_per_week": 7,
-                    "note": "lift on the out-breath, then let go fully",
+                    "note": "working up to this over the weeks; about 3 times a day",
+                },
+                {
+                    "exercise": "pelvic-floor-quick-squeezes",
+                    "position": 3,
+                    "sets": 1,
+                    "reps": 10,
+                    "hold_seconds": None,
+                    "days_per_week": 7,
+                    "note": "working up to this over the weeks; about 3 times a day",
                 },
                 {
                     "exercise": "pelvic-rock",
-                    "position": 3,
+                    "position": 4,
                     "sets": 1,
                     "reps": 10,
                     "hold_seconds": None,
@@ -530,7 +624,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
                 },
                 {
                     "exercise": "stand-in-neutral",
-                    "position": 4,
+                    "position": 5,
                     "sets": 1,
                     "reps": None,
                     "hold_seconds": 60,
@@ -545,7 +639,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "title": "Deep core: heel slides",
             "unlock_week": 2,
             "open_before_clearance": False,
-            "ongoing": False,
+            "ongoing": True,
             "loaded": False,
             "goal": "Wake up the deep core by pairing each small leg movement with a breath out.",
             "description": _lines(
@@ -553,7 +647,12 @@ DEFAULT_PROGRAM: dict[str, Any] = {
                 "that wraps round you like a belt. Crunches and sit-ups work the outer muscles "
                 "instead, so we leave them out.",
                 "Now that you can breathe and let go, these small leg movements teach the deep "
-                "core to switch on as you move. It will support every stage that follows.",
+                "core to switch on as you move. They stay on your list to the end of the "
+                "program, as the warm-up before each later stage.",
+                "If your tummy domes or a ridge shows down the middle as you move, make the "
+                "movement smaller and breathe out on the effort. Check the gap in your tummy "
+                "muscle once a week, and see a pelvic-health physiotherapist if it is wide or "
+                "will not firm up. Roll onto your side to get up from the floor.",
             ),
             "prescriptions": [
                 {
@@ -562,7 +661,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
                     "sets": 2,
                     "reps": 8,
                     "hold_seconds": None,
-                    "days_per_week": 5,
+                    "days_per_week": 7,
                     "note": "each side, breathe out as you move",
                 },
                 {
@@ -571,7 +670,7 @@ DEFAULT_PROGRAM: dict[str, Any] = {
                     "sets": 2,
                     "reps": 6,
                     "hold_seconds": None,
-                    "days_per_week": 5,
+                    "days_per_week": 7,
                     "note": "each side, breathe out as you move",
                 },
                 {
@@ -580,8 +679,17 @@ DEFAULT_PROGRAM: dict[str, Any] = {
                     "sets": 1,
                     "reps": 8,
                     "hold_seconds": 5,
-                    "days_per_week": 5,
+                    "days_per_week": 7,
                     "note": "breathe out as you squeeze",
+                },
+                {
+                    "exercise": "tummy-gap-self-check",
+                    "position": 4,
+                    "sets": 1,
+                    "reps": 3,
+                    "hold_seconds": None,
+                    "days_per_week": 1,
+                    "note": "once a week: above, at and below the belly button",
                 },
             ],
         },
@@ -593,12 +701,15 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "open_before_clearance": False,
             "ongoing": False,
             "loaded": False,
-            "goal": "Loosen tight hips, glutes and upper back so your pelvis can sit in neutral.",
+            "goal": "Give your hips, glutes and upper back room to move so your pelvis can sit "
+            "in neutral.",
             "description": _lines(
                 "With your muscles relaxed and your deep core awake, the next step is room to "
-                "move. Tight muscles at the front of the hip tip the pelvis forward and arch "
-                "the lower back; a tight bottom can press on the sciatic nerve and send pain "
-                "down the leg. Feeding and carrying round the upper back too.",
+                "move. Long hours of sitting and feeding leave the front of the hips short and "
+                "stiff, though not strong: they get their strength back in a later stage. A "
+                "bottom clenched for months grips too, and a tight muscle deep in the buttock "
+                "can press on the sciatic nerve and send pain down the leg. Feeding and "
+                "carrying round the upper back.",
                 "Stretches work best later in the day, for example before bed, when you are "
                 "warm and can slow down.",
             ),
@@ -696,6 +807,15 @@ DEFAULT_PROGRAM: dict[str, Any] = {
                     "days_per_week": 3,
                     "note": "once 10 bridges feel easy",
                 },
+                {
+                    "exercise": "marching-bridge",
+                    "position": 5,
+                    "sets": 2,
+                    "reps": 6,
+                    "hold_seconds": None,
+                    "days_per_week": 3,
+                    "note": "each side; only once a two-leg bridge is steady and symptom-free",
+                },
             ],
         },
         {
@@ -710,8 +830,11 @@ DEFAULT_PROGRAM: dict[str, Any] = {
             "your pelvis and ease an over-arched back.",
             "description": _lines(
                 "Weak hip flexors let the pelvis tip forward, so the lower back over-arches and "
-                "its muscles overwork, and that can add to sciatic pain. With your glutes "
-                "stronger, now we balance the front of the hip.",
+                "its muscles overwork, and that can add to sciatic pain. You gave the front of "
+                "your hips back their length in the mobility stage; with your glutes stronger, "
+                "now they get their strength back too.",
+                "Keep a neutral pelvis and move one leg at a time. Your deep-core warm-up comes "
+                "first.",
                 "Keep it short and do it daily: about five minutes is plenty. A little every "
                 "day beats a lot now and then.",
             ),

@@ -2,10 +2,14 @@
 Load a program shipped as plain data (see `programs.default_program`) into the database.
 
 Rows are matched by natural keys: an exercise by its slug, a program by its slug, a stage by
-(program, slug), a prescription by (stage, exercise). What is missing is created. What already
-exists is left exactly as it is, so a clinic's edits in the admin survive a reload, unless
-`update=True`, which writes the shipped values back over the shipped fields. Rows the data
-does not mention (an admin's extra stage, say) are never touched or deleted.
+(program, slug), a prescription by (stage, exercise). What is missing is created.
+
+An existing field is replaced only when it still holds a value an earlier version shipped
+(`shipped_before`): then no one has edited it, and the newer shipped value is safe to write.
+Any other difference is an edit made in the admin, and it is kept, and reported as kept, so a
+clinic's wording survives every upgrade. `update=True` writes the shipped values over
+everything instead. Rows the data does not mention (an admin's extra stage, say) are never
+touched or deleted.
 
 Every created or changed row goes through `full_clean()`, and the whole load is one
 transaction: bad data fails loudly and leaves nothing half-loaded.
@@ -48,13 +52,17 @@ class Counts:
 
 @dataclass
 class LoadReport:
-    """What `load_program` did, per kind of row."""
+    """What `load_program` did, per kind of row, and which fields it changed or kept."""
 
     program: Program | None = None
     programs: Counts = field(default_factory=Counts)
     stages: Counts = field(default_factory=Counts)
     exercises: Counts = field(default_factory=Counts)
     prescriptions: Counts = field(default_factory=Counts)
+    # "exercise dead-bug: name, cues": the fields updated on each existing row.
+    changed: list[str] = field(default_factory=list)
+    # The same for fields left as staff edited them, though the shipped value differs.
+    kept: list[str] = field(default_factory=list)
 
     def _kinds(self) -> list[tuple[str, str, Counts]]:
         return [
@@ -89,74 +97,115 @@ class LoadReport:
         )
         return f"{created} created; {self.updated} updated ({updated})."
 
+    def details(self) -> list[str]:
+        """One line per row whose fields were changed, or kept as edited in the admin."""
+        return [f"Updated {line}" for line in self.changed] + [
+            f"Kept as edited in the admin: {line}" for line in self.kept
+        ]
+
 
 def load_program(
     data: Mapping[str, Any],
     exercises: Iterable[Mapping[str, Any]],
     *,
     update: bool = False,
+    shipped_before: Mapping[str, Any] | None = None,
 ) -> LoadReport:
-    """Create the program described by `data` and the `exercises` it uses, where missing.
+    """Create the program described by `data` and the `exercises` it uses, where missing, and
+    bring existing rows up to date where staff have not edited them.
 
     `data` holds the program's fields plus "stages", each with its fields plus
     "prescriptions", each naming its exercise by slug under "exercise". `exercises` is a list
     of dicts with "slug" and the exercise's fields.
 
-    With `update=False` (the default) existing rows are never changed. With `update=True`
-    existing rows get the shipped values of the shipped fields. Raises `ValidationError` on
-    invalid data and `ValueError` when a prescription names an exercise that does not exist;
-    either way nothing is saved.
+    `shipped_before` lists the values earlier versions shipped (see `earlier_values`): a field
+    still holding one of them gets the value in `data`; any other difference is kept. Without
+    it, existing rows are never changed. With `update=True` existing rows get the shipped
+    values of all shipped fields. Raises `ValidationError` on invalid data and `ValueError`
+    when a prescription names an exercise that does not exist; either way nothing is saved.
     """
     report = LoadReport()
+    before = shipped_before or {}
+
+    def upsert(kind, key, existing, new, values, fields):
+        # The program is one row, so its earlier values are not keyed by slug.
+        if kind == "program":
+            previous = before.get("program", {})
+        else:
+            previous = before.get(f"{kind}s", {}).get(key, {})
+        obj, outcome, changed, kept = _upsert(existing, new, values, fields, update, previous)
+        _count(getattr(report, f"{kind}s"), outcome)
+        if changed:
+            report.changed.append(f"{kind} {key}: {', '.join(changed)}")
+        if kept:
+            report.kept.append(f"{kind} {key}: {', '.join(kept)}")
+        return obj
+
     with transaction.atomic():
         by_slug: dict[str, Exercise] = {}
         for item in exercises:
-            exercise, outcome = _upsert(
+            exercise = upsert(
+                "exercise",
+                item["slug"],
                 Exercise.objects.filter(slug=item["slug"]).first(),
                 lambda item=item: Exercise(slug=item["slug"]),
                 item,
                 EXERCISE_FIELDS,
-                update,
             )
-            _count(report.exercises, outcome)
             by_slug[exercise.slug] = exercise
 
-        program, outcome = _upsert(
+        program = upsert(
+            "program",
+            data["slug"],
             Program.objects.filter(slug=data["slug"]).first(),
             lambda: Program(slug=data["slug"]),
             data,
             PROGRAM_FIELDS,
-            update,
         )
-        _count(report.programs, outcome)
         report.program = program
 
         stages = data.get("stages", [])
         if update:
             _make_room_for_positions(program, stages)
         for stage_data in stages:
-            stage, outcome = _upsert(
+            stage = upsert(
+                "stage",
+                stage_data["slug"],
                 Stage.objects.filter(program=program, slug=stage_data["slug"]).first(),
                 lambda stage_data=stage_data: Stage(program=program, slug=stage_data["slug"]),
                 stage_data,
                 STAGE_FIELDS,
-                update,
             )
-            _count(report.stages, outcome)
 
             for item in stage_data.get("prescriptions", []):
                 exercise = _exercise(by_slug, item["exercise"], stage_data["slug"])
-                _, outcome = _upsert(
+                upsert(
+                    "prescription",
+                    f"{stage_data['slug']}/{item['exercise']}",
                     Prescription.objects.filter(stage=stage, exercise=exercise).first(),
                     lambda stage=stage, exercise=exercise: Prescription(
                         stage=stage, exercise=exercise
                     ),
                     item,
                     PRESCRIPTION_FIELDS,
-                    update,
                 )
-                _count(report.prescriptions, outcome)
     return report
+
+
+def earlier_values(shipped: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge the per-version records of shipped values (`default_program_history.SHIPPED`)
+    into, per row, each field's list of values any earlier version shipped."""
+    merged: dict[str, Any] = {"program": {}, "stages": {}, "exercises": {}, "prescriptions": {}}
+    for version in sorted(shipped):
+        record = shipped[version]
+        for name, value in record.get("program", {}).items():
+            merged["program"].setdefault(name, []).append(value)
+        for kind in ("stages", "exercises", "prescriptions"):
+            for key, fields in record.get(kind, {}).items():
+                row = merged[kind].setdefault(key, {})
+                for name, value in fields.items():
+                    row.setdefault(name, []).append(value)
+    return merged
 
 
 def _upsert(
@@ -165,30 +214,32 @@ def _upsert(
     values: Mapping[str, Any],
     fields: tuple[str, ...],
     update: bool,
-) -> tuple[M, str]:
-    """Create the row, or update it if asked and it differs. Returns the row and what
-    happened: "created", "updated" or "unchanged"."""
+    previous: Mapping[str, list[Any]],
+) -> tuple[M, str, list[str], list[str]]:
+    """Create the row, or bring it up to date. Returns the row, what happened ("created",
+    "updated" or "unchanged"), the fields changed and the fields kept as staff edited them."""
     if existing is None:
         obj = new()
-        _assign(obj, values, fields)
+        for name in fields:
+            if name in values:
+                setattr(obj, name, values[name])
         obj.full_clean()
         obj.save()
-        return obj, "created"
-    if not update or not _assign(existing, values, fields):
-        return existing, "unchanged"
+        return obj, "created", [], []
+    changed, kept = [], []
+    for name in fields:
+        if name not in values or getattr(existing, name) == values[name]:
+            continue
+        if update or getattr(existing, name) in previous.get(name, ()):
+            setattr(existing, name, values[name])
+            changed.append(name)
+        else:
+            kept.append(name)
+    if not changed:
+        return existing, "unchanged", [], kept
     existing.full_clean()
     existing.save()
-    return existing, "updated"
-
-
-def _assign(obj: models.Model, values: Mapping[str, Any], fields: tuple[str, ...]) -> bool:
-    """Set the shipped fields present in `values`; True if anything changed."""
-    changed = False
-    for name in fields:
-        if name in values and getattr(obj, name) != values[name]:
-            setattr(obj, name, values[name])
-            changed = True
-    return changed
+    return existing, "updated", changed, kept
 
 
 def _count(counts: Counts, outcome: str) -> None:

@@ -10,6 +10,7 @@ from programs.views import (
     dashboard,
     emails,
     enrolment,
+    guides,
     invitations,
     status,
 )
@@ -32,6 +33,8 @@ urlpatterns = [
     path("enrolments/<int:pk>/withdraw/", enrolment.withdraw, name="withdraw"),
     path("enrolments/<int:pk>/checkin/", checkins.checkin, name="checkin"),
     path("checkin/<str:token>/", checkins.checkin_link, name="checkin_link"),
+    path("guides/", guides.guide_list, name="guides"),
+    path("guides/<slug:slug>/", guides.guide, name="guide"),
     path("enrolments/<int:pk>/emails/", emails.preferences, name="preferences"),
     path("email/unsubscribe/<str:token>/", emails.unsubscribe, name="unsubscribe"),
     path("coach/", dashboard.dashboard, name="dashboard"),

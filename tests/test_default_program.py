@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from programs import roles
-from programs.default_program import DEFAULT_PROGRAM, EXERCISES, RELIEF_TIPS
+from programs.default_program import CONTENT_VERSION, DEFAULT_PROGRAM, EXERCISES, RELIEF_TIPS
 from programs.loading import LoadReport, load_program
 from programs.models import Enrolment, Exercise, Prescription, Program, SessionLog, Stage
 
@@ -238,9 +238,9 @@ def test_only_breathing_stage_is_open_before_clearance(program):
 
 
 @pytest.mark.django_db
-def test_breathing_and_glute_strength_stay_on_the_daily_list(program):
+def test_breathing_deep_core_and_glute_strength_stay_on_the_daily_list(program):
     ongoing = set(program.stages.filter(ongoing=True).values_list("slug", flat=True))
-    assert ongoing == {"breathing-and-reset", "glute-strength"}
+    assert ongoing == {"breathing-and-reset", "deep-core-heel-slides", "glute-strength"}
 
 
 @pytest.mark.django_db
@@ -259,10 +259,10 @@ def test_pre_clearance_stage_holds_nothing_loaded(program):
 
 
 @pytest.mark.django_db
-def test_every_stage_has_goal_description_and_two_to_four_prescriptions(program):
+def test_every_stage_has_goal_description_and_two_to_five_prescriptions(program):
     for stage in program.stages.all():
         assert stage.goal.strip() and stage.description.strip(), stage.slug
-        assert 2 <= stage.prescriptions.count() <= 4, stage.slug
+        assert 2 <= stage.prescriptions.count() <= 5, stage.slug
 
 
 @pytest.mark.django_db
@@ -417,12 +417,13 @@ def test_relief_tips_cover_the_four_quick_fixes():
 def test_load_default_program_command_output():
     first = run("load_default_program")
     assert first.strip() == (
-        f"Default program: 1 program, {N_STAGES} stages, {N_EXERCISES} exercises, "
-        f"{N_PRESCRIPTIONS} prescriptions created; 0 updated."
+        f"Default program (content version {CONTENT_VERSION}): 1 program, {N_STAGES} stages, "
+        f"{N_EXERCISES} exercises, {N_PRESCRIPTIONS} prescriptions created; 0 updated."
     )
     second = run("load_default_program")
     assert second.strip() == (
-        "Default program: 0 programs, 0 stages, 0 exercises, 0 prescriptions created; 0 updated."
+        f"Default program (content version {CONTENT_VERSION}): 0 programs, 0 stages, "
+        "0 exercises, 0 prescriptions created; 0 updated."
     )
 
 
@@ -434,7 +435,7 @@ def test_load_default_program_update_flag():
     run("load_default_program")
     assert Exercise.objects.get(slug="clamshell").name == "Clams"
     out = run("load_default_program", "--update")
-    assert out.strip().endswith("; 1 updated (1 exercise).")
+    assert "; 1 updated (1 exercise).\n  Updated exercise clamshell: name" in out
     assert Exercise.objects.get(slug="clamshell").name == "Clamshells"
 
 
@@ -568,3 +569,151 @@ def test_load_demo_keeps_admin_edits_to_the_program(frozen):
     Exercise.objects.filter(slug="glute-bridge").update(name="Bridge (clinic version)")
     run("load_demo")
     assert Exercise.objects.get(slug="glute-bridge").name == "Bridge (clinic version)"
+
+
+# The content points of the clinical review
+
+
+def _exercise(slug: str) -> dict:
+    return next(e for e in EXERCISES if e["slug"] == slug)
+
+
+def _stage(slug: str) -> dict:
+    return next(s for s in DEFAULT_PROGRAM["stages"] if s["slug"] == slug)
+
+
+def _prescription(stage: str, exercise: str) -> dict:
+    return next(p for p in _stage(stage)["prescriptions"] if p["exercise"] == exercise)
+
+
+def _all_text() -> str:
+    parts = [DEFAULT_PROGRAM["description"], DEFAULT_PROGRAM["summary"]]
+    parts += [exercise_text(e) for e in EXERCISES]
+    for stage in DEFAULT_PROGRAM["stages"]:
+        parts += [stage["goal"], stage["description"]]
+        parts += [p["note"] for p in stage["prescriptions"]]
+    return " ".join(parts)
+
+
+def test_deep_core_is_on_the_daily_list_in_every_week_once_it_opens():
+    from programs.schedule import PrescriptionSpec, StageSpec, focus_stages
+
+    specs = [
+        StageSpec(
+            key=s["slug"],
+            unlock_week=s["unlock_week"],
+            open_before_clearance=s["open_before_clearance"],
+            ongoing=s["ongoing"],
+            prescriptions=tuple(
+                PrescriptionSpec(p["exercise"], p["days_per_week"]) for p in s["prescriptions"]
+            ),
+        )
+        for s in DEFAULT_PROGRAM["stages"]
+    ]
+    for week in range(2, DEFAULT_PROGRAM["weeks"] + 1):
+        focus = {s.key for s in focus_stages([s for s in specs if s.unlock_week <= week])}
+        assert "deep-core-heel-slides" in focus, week
+        assert "breathing-and-reset" in focus, week
+    # A warm-up for every later session: on the list every day, not five days out of seven.
+    for p in _stage("deep-core-heel-slides")["prescriptions"]:
+        if p["exercise"] != "tummy-gap-self-check":
+            assert p["days_per_week"] == 7, p["exercise"]
+    assert "warm-up" in _stage("deep-core-heel-slides")["description"]
+
+
+def test_pelvic_floor_slow_squeezes_build_to_ten_ten_second_holds_three_times_a_day():
+    slow = _prescription("breathing-and-reset", "pelvic-floor-lift-and-let-go")
+    assert (slow["reps"], slow["hold_seconds"], slow["days_per_week"]) == (10, 10, 7)
+    assert "working up" in slow["note"] and "3 times a day" in slow["note"]
+    steps = _exercise("pelvic-floor-lift-and-let-go")["instructions"]
+    assert "10 squeezes of 10 seconds" in steps
+    assert "Start with what you can do" in steps
+    assert "let it all go" in steps
+
+
+def test_pelvic_floor_quick_squeezes_and_the_knack():
+    quick = _prescription("breathing-and-reset", "pelvic-floor-quick-squeezes")
+    assert (quick["reps"], quick["hold_seconds"], quick["days_per_week"]) == (10, None, 7)
+    assert "3 times a day" in quick["note"]
+    exercise = _exercise("pelvic-floor-quick-squeezes")
+    assert "the knack" in exercise["instructions"]
+    assert "cough, sneeze" in exercise["instructions"]
+    assert "relax fully" in exercise["instructions"]
+    assert exercise["timing"] == "any"
+
+
+def test_dead_bug_moves_one_leg_at_a_time_on_a_neutral_pelvis():
+    dead_bug = _exercise("dead-bug")
+    steps = dead_bug["instructions"]
+    assert "both feet" not in steps
+    assert "The other foot stays on the floor" in steps
+    assert "neutral" in steps
+    cues = dead_bug["cues"]
+    assert "not pressed flat" in cues
+    assert "stays gently on the floor" not in cues
+    assert "One leg moves at a time" in cues
+    assert "neutral" in _exercise("supine-march")["cues"]
+    assert "quiet on the floor" not in _exercise("supine-march")["cues"]
+
+
+def test_marching_bridge_is_a_later_progression_gated_on_a_steady_two_leg_bridge():
+    glutes = _stage("glute-strength")["prescriptions"]
+    order = [p["exercise"] for p in glutes]
+    assert order.index("marching-bridge") > order.index("bridge-hold") > order.index("glute-bridge")
+    marching = _prescription("glute-strength", "marching-bridge")
+    assert "only once a two-leg bridge is steady and symptom-free" in marching["note"]
+    first_step = _exercise("marching-bridge")["instructions"].splitlines()[0]
+    assert first_step.startswith("Only once you can hold a two-leg bridge steady")
+    assert "march" not in _exercise("bridge-hold")["instructions"].lower()
+
+
+def test_one_explanation_of_the_pelvis_weak_hip_flexors_never_tight_ones():
+    text = _all_text().lower()
+    assert not re.search(r"tight (muscles at the front of the hip|hip flexors|hips)", text)
+    assert (
+        "weak hip flexors let the pelvis tip forward"
+        in _stage("hip-flexors")["description"].lower()
+    )
+    mobility = _stage("hip-and-glute-mobility")["description"].lower()
+    assert "tip the pelvis forward" not in mobility
+    assert "not strong" in mobility
+
+
+def test_hip_flexor_stretch_instructions_and_cues_agree_on_the_pelvic_tilt():
+    stretch = _exercise("half-kneeling-hip-flexor-stretch")
+    text = (stretch["instructions"] + " " + stretch["cues"]).lower()
+    assert "tuck" not in text
+    assert "tilt" in stretch["instructions"] and "tilt" in stretch["cues"]
+
+
+def test_tummy_gap_self_check_says_when_to_see_a_physio():
+    check = _exercise("tummy-gap-self-check")
+    steps = check["instructions"]
+    assert "above your belly button" in steps and "below it" in steps
+    assert "lift only your head a little" in steps
+    assert "roll onto your side" in steps
+    assert "pelvic-health physiotherapist" in check["cues"]
+    assert "two fingers" in check["cues"]
+    assert "breathe out" in check["cues"]
+    weekly = _prescription("deep-core-heel-slides", "tummy-gap-self-check")
+    assert weekly["days_per_week"] == 1
+
+
+def test_doming_means_ease_off_and_breathe_out():
+    from programs.default_program import DOMING
+
+    assert "breathe out on the effort" in DOMING
+    assert "domes" in _exercise("heel-slide")["cues"]
+    assert "breathe out" in _stage("deep-core-heel-slides")["description"]
+
+
+def test_floor_exercises_say_roll_to_your_side_to_get_up():
+    for slug in ("heel-slide", "glute-bridge", "bridge-hold", "marching-bridge", "dead-bug"):
+        assert "roll onto your side" in _exercise(slug)["instructions"].lower(), slug
+
+
+def test_loaded_stages_and_lifting_exercises_are_unchanged():
+    loaded = {s["slug"] for s in DEFAULT_PROGRAM["stages"] if s["loaded"]}
+    assert loaded == {"glute-strength", "hip-flexors", "everyday-movement"}
+    lifting = {e["slug"] for e in EXERCISES if e.get("lifting")}
+    assert lifting == {"hip-hinge-lift"}
