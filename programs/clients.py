@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet
 
-from programs import coaching, facts
+from programs import coaching, facts, safety
 from programs.models import CheckIn, Enrolment, Notification, SessionLog
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,20 @@ def load(enrolments: QuerySet[Enrolment], now: datetime) -> list[Row]:
     return [Row(e, _client(e, specs, now, logs, pains, failing)) for e in batch]
 
 
+def urgent_hold(enrolment: Enrolment) -> bool:
+    """Her open hold, if any, is urgent (tier 2); reads the prefetched holds."""
+    return any(h.is_open and h.tier == safety.Tier.URGENT for h in enrolment.holds.all())
+
+
 def _client(e: Enrolment, specs, now, logs, pains, failing) -> coaching.Client:
     try:
         return coaching.client(
-            e.facts(specs[e.program_id]), now, logs[e.pk], pains[e.pk], failing.get(e.pk, 0)
+            e.facts(specs[e.program_id]),
+            now,
+            logs[e.pk],
+            pains[e.pk],
+            failing.get(e.pk, 0),
+            urgent=urgent_hold(e),
         )
     except Exception:  # her row alone shows the problem; the rest of the page is unaffected
         log.warning("enrolment %s cannot be read by the schedule", e.pk, exc_info=True)

@@ -19,7 +19,8 @@ PAIN_JUMP = 2  # points up between two check-ins that a coach should notice
 
 
 class Flag(StrEnum):
-    HOLD = "hold"
+    URGENT = "urgent"  # held by an urgent (tier 2) sign
+    HOLD = "hold"  # held by a warning sign (tier 1): she should see a clinician
     IDLE = "idle"
     PAIN_UP = "pain_up"
     FAILING = "failing"
@@ -27,7 +28,8 @@ class Flag(StrEnum):
 
 
 FLAG_LABELS = {
-    Flag.HOLD: "Red-flag hold",
+    Flag.URGENT: "Urgent",
+    Flag.HOLD: "See a clinician",
     Flag.IDLE: f"No session for {IDLE_DAYS}+ days",
     Flag.PAIN_UP: f"Pain up {PAIN_JUMP}+ points",
     Flag.FAILING: "Reminders failing",
@@ -62,11 +64,13 @@ def flags(
     last_session: date | None,
     pains: Sequence[int],
     failing: int,
+    urgent: bool = False,
 ) -> tuple[Flag, ...]:
-    """Which of the dashboard's flags are up for her, in order of urgency."""
+    """Which of the dashboard's flags are up for her, in order of urgency; `urgent`: her open
+    hold is tier 2."""
     raised = []
     if snap.held:
-        raised.append(Flag.HOLD)
+        raised.append(Flag.URGENT if urgent else Flag.HOLD)
     idle = reminders.days_without_session(start_date, last_session, snap.today)
     if snap.running and idle >= IDLE_DAYS:
         raised.append(Flag.IDLE)
@@ -83,14 +87,16 @@ def client(
     logs: list[tuple[int, date]],
     pains: Sequence[int],
     failing: int,
+    urgent: bool = False,
 ) -> Client:
     """One client's row: `logs` are her (prescription, local date) pairs, `pains` her check-in
-    pain scores oldest first, `failing` how many of her emails failed."""
+    pain scores oldest first, `failing` how many of her emails failed, `urgent` whether her
+    open hold is urgent."""
     snap = schedule.snapshot(facts, now)
     last_session = max((day for _, day in logs), default=None)
     return Client(
         snapshot=snap,
-        flags=flags(snap, facts.start_date, last_session, pains, failing),
+        flags=flags(snap, facts.start_date, last_session, pains, failing, urgent),
         last_7_days=adherence.last_days(facts, logs, now),
         overall=adherence.overall(adherence.weekly(facts, logs, now)),
         last_activity=last_session,

@@ -35,7 +35,7 @@ from django.db.models import BooleanField, F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from programs import digests, emails, facts, notifications, reminders
+from programs import alerts, digests, emails, facts, notifications, reminders
 from programs.models import Enrolment, Notification
 from programs.notifications import Recheck
 
@@ -171,12 +171,14 @@ def send_due(
 @dataclass(frozen=True)
 class Batch:
     """What a batch of claimed rows needs besides the rows, loaded in a fixed number of
-    queries: her schedule's facts, the coaches' digest summaries, the program text."""
+    queries: her schedule's facts, the coaches' digest summaries, the program text, and which
+    holds named by clinic alerts still wait for someone to acknowledge them."""
 
     recipients: dict[int, reminders.Recipient]
     broken: dict[int, Exception]
     summaries: dict[int, digests.Summary]
     content: emails.Content
+    unacknowledged: frozenset[int] = frozenset()
 
     @classmethod
     def load(cls, rows: list[Notification], now: datetime) -> Batch:
@@ -186,7 +188,10 @@ class Batch:
         # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
         coaches = {r.recipient_id for r in rows if r.kind == notifications.COACH_DIGEST.key}
         summaries = digests.summaries(coaches, now)
-        return cls(recipients, broken, summaries, emails.Content.load(specs))
+        waiting = alerts.unacknowledged(
+            alerts.hold_of(r.key) for r in rows if r.spec.recheck == Recheck.UNACKNOWLEDGED
+        )
+        return cls(recipients, broken, summaries, emails.Content.load(specs), frozenset(waiting))
 
 
 def deliver(rows: list[Notification], clock: Callable[[], datetime], report: DeliveryReport):
@@ -209,7 +214,7 @@ def _deliver_one(row, batch: Batch, connection, now: datetime, report: DeliveryR
     summary = batch.summaries.get(row.recipient_id)
     recipient = batch.recipients.get(row.enrolment_id)
     try:
-        wanted = _still_wanted(row, recipient, now, summary, batch.broken)
+        wanted = _still_wanted(row, recipient, now, summary, batch.broken, batch.unacknowledged)
         message = wanted and emails.build(row, recipient, batch.content, summary)
     except Exception as error:  # this row alone: her data or its template is at fault
         _finish(row, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}")
@@ -252,11 +257,15 @@ def _still_wanted(
     now: datetime,
     summary: digests.Summary | None,
     broken: dict[int, Exception],
+    unacknowledged: frozenset[int] = frozenset(),
 ) -> bool:
     """What the row's kind asks to hold when it falls due (`notifications.Recheck`)."""
     kind = row.spec
     if kind.recheck == Recheck.NONE:
         return True
+    if kind.recheck == Recheck.UNACKNOWLEDGED:
+        # Even after she withdrew: the hold, not her enrolment, is what needs a person.
+        return alerts.hold_of(row.key) in unacknowledged
     if kind.recheck == Recheck.DIGEST:
         return summary is not None and summary.worth_sending(row.scheduled_for, now)
     if row.enrolment.status == Enrolment.Status.WITHDRAWN:

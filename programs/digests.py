@@ -44,8 +44,18 @@ class Summary:
     by_flag: tuple[tuple[coaching.Flag, int], ...] = ()
 
     @property
+    def urgent(self) -> int:
+        """Clients held by an urgent sign: counted apart, and first, in the digest."""
+        return dict(self.by_flag).get(coaching.Flag.URGENT, 0)
+
+    @property
     def lines(self) -> list[tuple[str, int]]:
-        return [(coaching.FLAG_LABELS[flag], count) for flag, count in self.by_flag]
+        """Every other flag, with how many clients have it."""
+        return [
+            (coaching.FLAG_LABELS[flag], count)
+            for flag, count in self.by_flag
+            if flag != coaching.Flag.URGENT
+        ]
 
     def worth_sending(self, scheduled_for: datetime, now: datetime) -> bool:
         # One held up too long (the dispatcher was down) is dropped: tomorrow's comes.

@@ -16,7 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from programs import links, notifications, reminders, schedule
+from programs import alerts, links, notifications, reminders, safety, schedule
 from programs.models import CoachAction, Notification, Prescription, Stage
 
 if TYPE_CHECKING:
@@ -63,15 +63,20 @@ def build(
 ) -> EmailMultiAlternatives:
     """The email for one outbox row, as of the moment it fell due."""
     kind = row.spec
+    # An address with no account behind it (the clinic's) is greeted by no name.
+    to = row.recipient.email if row.recipient else row.address
     context = {
         "kind": kind.key,
-        "name": row.recipient.first_name,
+        "name": row.recipient.first_name if row.recipient else "",
         "site_name": settings.SITE_NAME,
     }
     headers = {"Message-ID": message_id(row)}
     if kind == notifications.COACH_DIGEST:
         context.update(_digest(summary))
-        return render(kind, context, row.recipient.email, headers)
+        return render(kind, context, to, headers)
+    if kind == notifications.CLINIC_ALERT:
+        context.update(_clinic_alert(row))
+        return render(kind, context, to, headers)
 
     enrolment = row.enrolment
     context["program"] = enrolment.program.name
@@ -94,7 +99,25 @@ def build(
         context["preferences_url"] = links.absolute(reverse("preferences", args=[enrolment.pk]))
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return render(kind, context, row.recipient.email, headers)
+    return render(kind, context, to, headers)
+
+
+def _clinic_alert(row: Notification) -> dict:
+    """Whether it is urgent (for an escalation: her hold's tier now, as it may have been raised
+    since) and where to look; nothing about her or her answers."""
+    escalated = alerts.is_escalation(row.key)
+    if escalated:
+        hold_pk = alerts.hold_of(row.key)
+        urgent = any(
+            h.pk == hold_pk and h.tier == safety.Tier.URGENT for h in row.enrolment.holds.all()
+        )
+    else:
+        urgent = row.key.startswith("urgent-")
+    return {
+        "urgent": urgent,
+        "escalated": escalated,
+        "triage_url": links.absolute(reverse("triage")),
+    }
 
 
 def _schedule(row: Notification, recipient: reminders.Recipient, content: Content) -> dict:
@@ -120,6 +143,7 @@ def _digest(summary: Summary) -> dict:
     flag. Counts only: no names, scores, symptoms or answers; the dashboard shows who and why."""
     return {
         "flagged": summary.flagged,
+        "urgent": summary.urgent,
         "lines": summary.lines,
         "dashboard_url": links.absolute(reverse("dashboard")),
         "settings_url": links.absolute(reverse("coach_settings")),

@@ -13,6 +13,7 @@ from programs.views import (
     guides,
     invitations,
     status,
+    triage,
 )
 
 urlpatterns = [
@@ -44,6 +45,9 @@ urlpatterns = [
     path("invite/<str:token>/", invitations.accept, name="accept_invitation"),
     path("coach/clients/<int:pk>/", coaching.client, name="client"),
     path("coach/clients/<int:pk>/clear-hold/", coaching.clear_hold, name="clear_hold"),
+    path("coach/clients/<int:pk>/acknowledge/", coaching.acknowledge, name="acknowledge"),
+    path("triage/", triage.triage, name="triage"),
+    path("triage/<int:pk>/acknowledge/", triage.acknowledge, name="triage_acknowledge"),
     path("coach/clients/<int:pk>/pause/", coaching.pause, name="client_pause"),
     path("coach/clients/<int:pk>/resume/", coaching.resume, name="client_resume"),
     path("coach/clients/<int:pk>/stages/", coaching.stage_override, name="client_stage"),

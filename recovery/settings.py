@@ -163,6 +163,13 @@ else:
 EMERGENCY_NUMBER = os.environ.get("EMERGENCY_NUMBER", "")
 URGENT_ADVICE_LINE = os.environ.get("URGENT_ADVICE_LINE", "")
 
+# Red-flag alerts (programs.alerts): the clinic's address gets an alert for each hold of a woman
+# without a coach, and any coach alert not acknowledged within these many seconds (tier 1, urgent).
+# Unset: no clinic alerts at all, which the triage page shows to staff.
+CLINIC_ALERT_EMAIL = os.environ.get("CLINIC_ALERT_EMAIL", "")
+ALERT_ESCALATE_AFTER_TIER1 = float(os.environ.get("ALERT_ESCALATE_AFTER_TIER1", str(24 * 3600)))
+ALERT_ESCALATE_AFTER_URGENT = float(os.environ.get("ALERT_ESCALATE_AFTER_URGENT", "3600"))
+
 # Celery, with Redis as the broker. Due times live in our tables, never in delayed tasks.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 CLIENT_GETS = ["client"]
 CLIENT_POSTS = [
     "clear_hold",
+    "acknowledge",
     "client_pause",
     "client_resume",
     "client_stage",
@@ -159,6 +160,57 @@ def test_resuming_an_active_program_is_refused_with_a_message(as_coach, enrolmen
     response = as_coach.post(url("client_resume", enrolment), follow=True)
     assert b"This program is not paused." in response.content
     assert not CoachAction.objects.exists()
+
+
+def test_an_urgent_hold_is_marked_urgent_in_words(as_coach, enrolment):
+    Hold.objects.create(enrolment=enrolment, tier=2, started_at=datetime(2026, 3, 9, tzinfo=UTC))
+    content = as_coach.get(url("client", enrolment)).content.decode()
+    assert '<li class="flag flag-urgent">Urgent</li>' in content
+    assert '<span class="flag flag-urgent">Urgent</span>' in content
+    assert "See a clinician" not in content
+
+
+def test_a_warning_hold_says_see_a_clinician(as_coach, enrolment):
+    Hold.objects.create(enrolment=enrolment, tier=1, started_at=datetime(2026, 3, 9, tzinfo=UTC))
+    content = as_coach.get(url("client", enrolment)).content.decode()
+    assert '<li class="flag">See a clinician</li>' in content
+    assert "flag-urgent" not in content
+    assert ">Urgent<" not in content
+
+
+def test_coach_acknowledges_an_alert_without_clearing_the_hold(as_coach, enrolment, coach):
+    hold = Hold.objects.create(
+        enrolment=enrolment, tier=1, started_at=datetime(2026, 3, 9, tzinfo=UTC)
+    )
+    page = as_coach.get(url("client", enrolment)).content.decode()
+    assert "Nobody has acknowledged this alert yet." in page
+    assert f'action="{url("acknowledge", enrolment)}"' in page
+    response = as_coach.post(url("acknowledge", enrolment), follow=True)
+    content = response.content.decode()
+    assert "Alert acknowledged. Clear the hold once it is safe." in content
+    assert "Alert acknowledged by Dana Coach on 10 Mar, 09:00." in content
+    assert "Nobody has acknowledged this alert yet." not in content
+    assert "Dana Coach: Acknowledged the alert" in content  # her timeline
+    hold.refresh_from_db()
+    assert hold.acknowledged_by == coach and hold.is_open
+    assert CoachAction.objects.get().kind == "acknowledged"
+
+
+def test_acknowledging_without_a_hold_is_refused_with_a_message(as_coach, enrolment):
+    response = as_coach.post(url("acknowledge", enrolment), follow=True)
+    assert b"There is no open alert to acknowledge." in response.content
+    assert b"Alert acknowledged." not in response.content
+    assert not CoachAction.objects.exists()
+
+
+def test_acknowledging_needs_a_csrf_token(coach, enrolment):
+    from django.test import Client
+
+    Hold.objects.create(enrolment=enrolment, tier=1, started_at=datetime(2026, 3, 9, tzinfo=UTC))
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(coach)
+    assert strict.post(url("acknowledge", enrolment)).status_code == 403
+    assert Hold.objects.get().acknowledged_at is None
 
 
 def test_coach_clears_a_hold(as_coach, enrolment, coach):

@@ -60,6 +60,17 @@ def test_hold_and_failing_reminders_and_their_order():
     assert flags(snap, START, None, [1, 5], failing=2) == (Flag.HOLD, Flag.PAIN_UP, Flag.FAILING)
 
 
+def test_an_urgent_hold_is_flagged_urgent_not_as_a_warning():
+    held = facts(holds=(Interval(at(date(2026, 3, 3)), None),))
+    snap = snapshot(held, at(date(2026, 3, 10)))
+    assert flags(snap, START, None, [], 0, urgent=True) == (Flag.URGENT,)
+    assert flags(snap, START, None, [], 0, urgent=False) == (Flag.HOLD,)
+    # Urgent is about the hold: with none in force, no flag.
+    assert (
+        flags(snapshot(facts(), at(date(2026, 3, 10))), START, date(2026, 3, 9), [], 0, True) == ()
+    )
+
+
 def test_client_sums_adherence_over_weeks_and_the_last_seven_days():
     logs = [(11, START + timedelta(days=n)) for n in range(9)] + [(21, date(2026, 3, 9))]
     row = client(facts(), at(date(2026, 3, 10)), logs, [4, 3], failing=0)

@@ -233,8 +233,12 @@ def test_the_pain_chart_is_an_image_with_the_scores_in_words(as_coach, enrol):
 # Flags
 
 
-def hold(enrolment):
-    Hold.objects.create(enrolment=enrolment, tier=1, started_at=datetime(2026, 3, 9, tzinfo=UTC))
+def hold(enrolment, tier=1):
+    Hold.objects.create(enrolment=enrolment, tier=tier, started_at=datetime(2026, 3, 9, tzinfo=UTC))
+
+
+def urgent_hold(enrolment):
+    hold(enrolment, tier=2)
 
 
 def pain_up(enrolment):
@@ -257,7 +261,8 @@ def failing(enrolment):
 @pytest.mark.parametrize(
     "raise_flag, active, label",
     [
-        (hold, True, "Red-flag hold"),
+        (hold, True, "See a clinician"),
+        (urgent_hold, True, "Urgent"),
         (lambda e: None, False, "No session for 3+ days"),
         (pain_up, True, "Pain up 2+ points"),
         (failing, True, "Reminders failing"),
@@ -282,6 +287,31 @@ def test_flagged_first_most_urgent_first_then_by_name(as_coach, enrol):
     hold(enrol("Eve"))
     enrol("Fay")
     assert names(as_coach.get(DASHBOARD)) == ["Eve", "Dot", "Cat", "Bea", "Amy", "Fay"]
+
+
+def test_urgent_is_marked_in_words_and_colour_and_sorted_first(as_coach, enrol):
+    hold(enrol("Amy"))
+    urgent_hold(enrol("Bea"))
+    failing(enrol("Cat"))
+    response = as_coach.get(DASHBOARD)
+    assert names(response) == ["Bea", "Amy", "Cat"]
+    bea, amy = (
+        row_html(response, Enrolment.objects.get(user__first_name="Bea")),
+        row_html(response, Enrolment.objects.get(user__first_name="Amy")),
+    )
+    assert 'class="flagged urgent"' in bea
+    assert '<li class="flag flag-urgent">Urgent</li>' in bea
+    assert "See a clinician" not in bea
+    assert 'class="flagged"' in amy
+    assert '<li class="flag flag-hold">See a clinician</li>' in amy
+    assert "Urgent" not in amy
+
+
+def test_filter_by_urgent_leaves_out_warning_holds(as_coach, enrol):
+    hold(enrol("Amy"))
+    urgent_hold(enrol("Bea"))
+    assert names(as_coach.get(DASHBOARD, {"flag": "urgent"})) == ["Bea"]
+    assert names(as_coach.get(DASHBOARD, {"flag": "hold"})) == ["Amy"]
 
 
 def test_sort_by_name_and_back(as_coach, enrol):
@@ -519,7 +549,7 @@ def test_csv_has_a_header_and_a_row_per_client(as_coach, enrol):
         "6",
         "active",
     )
-    assert (last, pain, flags) == ("2026-03-09", "3", "Red-flag hold; Reminders failing")
+    assert (last, pain, flags) == ("2026-03-09", "3", "See a clinician; Reminders failing")
 
 
 def test_csv_applies_the_filters_and_leaves_out_other_coaches_clients(as_coach, enrol, other_coach):

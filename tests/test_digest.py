@@ -212,7 +212,8 @@ def test_a_client_on_hold_brings_the_digest(coach, make_client):
     message = mail.outbox[0]
     assert message.to == ["carla@example.com"]
     assert message.subject == "1 client needs you today"
-    assert "Red-flag hold: 1" in message.body
+    assert "See a clinician: 1" in message.body
+    assert "Urgent" not in message.subject + message.body
     assert "http://127.0.0.1:8000/coach/" in message.body
     assert "http://127.0.0.1:8000/coach/settings/" in message.body
     assert "List-Unsubscribe" not in message.extra_headers
@@ -246,6 +247,32 @@ def test_it_counts_clients_per_flag(coach, make_client):
     message = mail.outbox[0]
     assert message.subject == "3 clients need you today"
     assert "3 of your clients need a look today" in message.body
+
+
+def test_urgent_holds_are_counted_apart_and_first(coach, make_client):
+    for name in ("a", "b"):
+        hold(make_client(f"{name}@example.com"))
+    Hold.objects.create(
+        enrolment=make_client("c@example.com"), tier=2, started_at=NOW - timedelta(hours=1)
+    )
+    planning.plan_digests(NOW)
+    delivery.send_due(clock=lambda: DUE)
+    message = mail.outbox[0]
+    assert message.subject == "Urgent: 1 client held by an urgent sign"
+    assert "3 of your clients need a look today" in message.body
+    assert "URGENT, held by an urgent sign: 1." in message.body
+    assert "See a clinician: 2" in message.body
+    assert message.body.index("URGENT") < message.body.index("See a clinician")
+    html = message.alternatives[0].content
+    assert "Urgent, held by an urgent sign: 1." in html
+
+
+def test_summary_counts_urgent_apart_from_the_other_flags():
+    urgent, hold, idle = coaching.Flag.URGENT, coaching.Flag.HOLD, coaching.Flag.IDLE
+    summary = digests.summarise([(urgent, idle), (hold,), (urgent,), ()])
+    assert (summary.flagged, summary.urgent) == (3, 2)
+    assert summary.lines == [("See a clinician", 1), ("No session for 3+ days", 1)]
+    assert digests.summarise([(hold,)]).urgent == 0
 
 
 def test_only_her_own_clients_count(coach, make_client):
@@ -315,7 +342,8 @@ def test_no_health_data_in_the_digest(coach, make_client):
     checkins.record(first, 1, answers, NOW - timedelta(hours=2))
     planning.plan_digests(NOW)
     delivery.send_due(clock=lambda: DUE)
-    digest = next(m for m in mail.outbox if "need" in m.subject and "today" in m.subject)
+    digest = next(m for m in mail.outbox if ".coach_digest@" in m.extra_headers["Message-ID"])
+    assert digest.subject == "Urgent: 1 client held by an urgent sign"
     text = digest.subject + digest.body + digest.alternatives[0].content
     forbidden = ["Amira", "amira@example.com", answers["note"], "9/10", "pain: 9", "pain 9"]
     forbidden += ["/coach/clients/"]  # no link to her own page either

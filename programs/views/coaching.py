@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from programs import (
     adherence,
+    alerts,
     charts,
     checkins,
     clients,
@@ -86,7 +87,7 @@ def client(request, pk):
     checkin_list = list(enrolment.checkins.order_by("-submitted_at"))
     pains = [c.pain for c in reversed(checkin_list)]
     failing = enrolment.notifications.filter(status=Notification.Status.FAILED).count()
-    summary = coaching.client(facts, now, logs, pains, failing)
+    summary = coaching.client(facts, now, logs, pains, failing, clients.urgent_hold(enrolment))
     tallies = adherence.weekly(facts, logs, now)
     notifications = list(
         enrolment.notifications.filter(
@@ -101,6 +102,7 @@ def client(request, pk):
         "summary": summary,
         "snap": summary.snapshot,
         "flag_labels": [coaching.FLAG_LABELS[f] for f in summary.flags],
+        "urgent_label": coaching.FLAG_LABELS[coaching.Flag.URGENT],
         "hold": next((h for h in enrolment.holds.all() if h.is_open), None),
         "pain_chart": charts.pain_line(pains, width=320, height=80),
         "adherence_chart": charts.percent_bars([t.percent for t in tallies], width=320),
@@ -290,6 +292,26 @@ def message(request, pk):
         )
         wakeups.send_on_commit()
     messages.success(request, "Message on its way.")
+    return redirect("client", pk=enrolment.pk)
+
+
+@coach_required
+@require_POST
+def acknowledge(request, pk):
+    """She has been seen to: recorded on her hold and in her timeline; the hold stays."""
+    enrolment = client_enrolment(request, pk)
+    if enrolment.coach_id != request.user.pk and not request.user.has_perm("programs.view_checkin"):
+        messages.error(request, "Only her coach or clinical staff can acknowledge her alert.")
+        return redirect("client", pk=enrolment.pk)
+    try:
+        _, done = alerts.acknowledge(enrolment, request.user, timezone.now())
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        if done:
+            messages.success(request, "Alert acknowledged. Clear the hold once it is safe.")
+        else:
+            messages.info(request, "That alert was already acknowledged.")
     return redirect("client", pk=enrolment.pk)
 
 

@@ -50,6 +50,7 @@ STATUSES = {
     "withdrawn": (Enrolment.Status.WITHDRAWN,),
 }
 URGENCY = (
+    Flag.URGENT,
     Flag.HOLD,
     Flag.PAIN_UP,
     Flag.IDLE,
