@@ -417,13 +417,13 @@ def svg(figure: Figure, label: str | None = None) -> str:
     floor = min(min(floor_level(p) for p in poses), y0)
     pad = 6.0
     width, height = x1 - x0 + 2 * pad, y1 - floor + 2 * pad
-    # One shape for every card: 3 wide by 2 high, the figure centred.
-    if width < height * 1.5:
-        x0 -= (height * 1.5 - width) / 2
-        width = height * 1.5
+    # One shape for every card, 2 wide by 1 high: the figure centred, standing on the floor.
+    if width < height * 2:
+        x0 -= (height * 2 - width) / 2
+        width = height * 2
     else:
-        y1 += (width / 1.5 - height) / 2
-        height = width / 1.5
+        y1 += width / 2 - height
+        height = width / 2
     view = f"{x0 - pad:.1f} {-(y1 + pad):.1f} {width:.1f} {height:.1f}"
     text = escape(label or figure.alt)
     floor_y = -floor_level(figure.start)

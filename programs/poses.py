@@ -178,7 +178,7 @@ def _figures() -> dict[str, Figure]:
         lying(
             near_arm=arm_to(shoulder, fingers, 1),
             far_arm=arm_to(shoulder, fingers, 1),
-            head=140.0,
+            head=122.0,
         ),
         "Lying on her back, knees bent, fingertips across the middle of her tummy: she "
         "breathes out and lifts only her head a little to feel for a gap, then lowers it.",

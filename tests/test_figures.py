@@ -314,3 +314,28 @@ def test_the_figure_moves_only_when_motion_is_allowed(browser, motion):
             assert names == [f"figure-frame-{i}" for i in range(FRAMES)]
     finally:
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_today_with_figures_fits_a_phone_and_passes_axe(phone, user, make_enrolment):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.browser import accessibility_problems, overflow
+
+    Exercise.objects.filter(slug="breathing-1").update(slug="heel-slide")
+    Exercise.objects.filter(slug="breathing-2").update(slug="glute-bridge")
+    today = timezone.localdate(timezone=timezone.get_fixed_timezone(0))
+    enrolment = make_enrolment(start_date=today - timedelta(days=2), timezone="UTC")
+    phone.log_in(user)
+    phone.goto(f"/enrolments/{enrolment.pk}/")
+    figure = phone.get_by_role("img", name=poses.figure_for("heel-slide").alt)
+    assert figure.is_visible()
+    assert figure.bounding_box()["width"] > 200
+    assert overflow(phone) == 0
+    assert accessibility_problems(phone) == []
+    out = Path(settings.VAR_DIR) / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(out / "today-at-phone-size.png"), full_page=True)
