@@ -8,9 +8,13 @@ class ProgramsConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import m2m_changed
+        from django.db.models.signals import m2m_changed, post_migrate
 
+        from programs import roles, throttling
         from programs.models import groups_changed
+
+        post_migrate.connect(roles.create_groups, sender=self)
+        post_migrate.connect(throttling.create_cache_table, sender=self)
 
         # Joining or leaving the Coaches group decides whether she gets a digest.
         m2m_changed.connect(groups_changed, sender=get_user_model().groups.through)

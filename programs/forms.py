@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.utils import timezone
 
 from programs import safety, zones
@@ -64,20 +64,35 @@ class SignupForm(UserCreationForm):
     field_order = ["first_name", "email", "password1", "password2"]
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(username__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email already exists. Log in, or reset your password."
-            )
-        return email
+        # An address that already has an account is not refused here: the form would tell
+        # anyone which addresses have one. The view emails that address instead.
+        return self.cleaned_data["email"].strip().lower()
+
+    def existing_user(self):
+        """The account already made with this address, if any (call once valid)."""
+        return User.objects.filter(username__iexact=self.cleaned_data["email"]).first()
 
     def save(self, commit: bool = True):
+        """A new account, inactive until she follows the link emailed to her address."""
         user = super().save(commit=False)
         user.username = self.cleaned_data["email"]
         user.email = self.cleaned_data["email"]
+        user.is_active = False
         if commit:
             user.save()
         return user
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """Django's password reset, sending nothing past a few requests an hour for one address or
+    one client (programs.throttling); the page after it says the same either way."""
+
+    def save(self, *args, request=None, **kwargs):
+        from programs import throttling
+
+        if not throttling.allow("password_reset", self.cleaned_data["email"], request):
+            return
+        super().save(*args, request=request, **kwargs)
 
 
 class EmailAuthenticationForm(AuthenticationForm):

@@ -1,8 +1,25 @@
-"""Who may see whom. A coach is a user in the Coaches group; staff see everyone."""
+"""Who may see whom, and what.
 
-from django.contrib.auth.models import Group
+A coach is a user in the Coaches group and sees her own clients, health data included. Staff
+see every client (name, week, adherence) but her health data (check-in answers, pain,
+symptoms, holds, notes, what she said when enrolling) only with `programs.view_checkin`: the
+permission the Clinical staff group carries, and superusers have. A staff flag alone is an
+admin's flag, not a clinician's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.contrib.auth.models import Group, Permission
 
 COACH_GROUP = "Coaches"
+CLINICAL_GROUP = "Clinical staff"
+HEALTH_PERMISSION = "programs.view_checkin"
+
+# Dashboard flags that say nothing about her body; the others (a hold, pain rising, and any
+# added later) are health data.
+NEUTRAL_FLAGS = frozenset({"idle", "failing", "broken"})
 
 
 def is_coach(user) -> bool:
@@ -12,3 +29,45 @@ def is_coach(user) -> bool:
 def make_coach(user) -> None:
     group, _ = Group.objects.get_or_create(name=COACH_GROUP)
     user.groups.add(group)
+
+
+def make_clinical(user) -> None:
+    user.groups.add(ensure_clinical_group())
+
+
+def ensure_clinical_group() -> Group:
+    """The Clinical staff group, with the permission to see health data. Safe to repeat."""
+    group, _ = Group.objects.get_or_create(name=CLINICAL_GROUP)
+    app_label, codename = HEALTH_PERMISSION.split(".")
+    permission = Permission.objects.filter(
+        content_type__app_label=app_label, codename=codename
+    ).first()
+    if permission is not None:
+        group.permissions.add(permission)
+    return group
+
+
+def create_groups(sender=None, **kwargs) -> None:
+    """post_migrate: the groups the project relies on exist after every migrate."""
+    Group.objects.get_or_create(name=COACH_GROUP)
+    ensure_clinical_group()
+
+
+def sees_health_data(user, enrolment) -> bool:
+    """Her own coach does; other staff only with the permission."""
+    if not user.is_authenticated:
+        return False
+    if enrolment.coach_id is not None and enrolment.coach_id == user.pk:
+        return True
+    return user.has_perm(HEALTH_PERMISSION)
+
+
+def without_health_data(row):
+    """A dashboard row (`clients.Row`) stripped of pain and the flags that are health data,
+    so that a view cannot show, sort or filter by them."""
+    client = dataclasses.replace(
+        row.client,
+        pains=(),
+        flags=tuple(f for f in row.client.flags if f in NEUTRAL_FLAGS),
+    )
+    return dataclasses.replace(row, client=client)

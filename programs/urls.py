@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from programs.forms import EmailAuthenticationForm
+from programs.forms import EmailAuthenticationForm, ThrottledPasswordResetForm
 from programs.views import (
     accounts,
     catalogue,
@@ -56,6 +56,17 @@ urlpatterns = [
     path("status/", status.status_page, name="status"),
     path("status.json", status.status_json, name="status_json"),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/signup/sent/", accounts.signup_sent, name="signup_sent"),
+    path(
+        "accounts/signup/confirm/<str:uidb64>/<str:token>/",
+        accounts.signup_confirm,
+        name="signup_confirm",
+    ),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=ThrottledPasswordResetForm),
+        name="password_reset",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise, so static files keep their caching; every other response is private.
+    "programs.privacy.PrivateResponses",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -315,6 +317,21 @@ def client_ip(request) -> str | None:
 
 
 AXES_CLIENT_IP_CALLABLE = client_ip
+
+# Password-reset and sign-up emails (programs.throttling): at most this many an hour for one
+# address, and for one client address; past that, nothing is sent and the page is unchanged.
+ACCOUNT_EMAIL_LIMITS = {
+    "per_address": int(os.environ.get("ACCOUNT_EMAILS_PER_ADDRESS", "3")),
+    "per_ip": int(os.environ.get("ACCOUNT_EMAILS_PER_IP", "10")),
+}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared by every web process, like the sessions; its table is made after each migrate.
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "throttle_cache",
+    },
+}
 
 # Where to report a security problem, shown at /.well-known/security.txt (RFC 9116): an email
 # address or an https:// URL. Unset, that page is a 404.

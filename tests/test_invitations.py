@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from programs import links, roles
@@ -187,6 +188,12 @@ def test_the_whole_way_from_the_email_to_her_coach(coach_client, client, coach, 
             "next": path,
         },
     )
+    assert response["Location"] == reverse("signup_sent")
+    # She confirms her address from her phone's mail app: another browser, no invitation in
+    # its session; the confirmation brings her back through the invitation link.
+    confirm = re.search(r"http://\S+(/accounts/signup/confirm/\S+)", mail.outbox[-1].body)[1]
+    client = Client()
+    response = client.post(confirm, {"next": client.get(confirm).context["next"]})
     assert response["Location"] == path
     response = client.get(path)
     assert response["Location"] == reverse("enrol", args=[program.slug])
@@ -210,14 +217,43 @@ def test_logged_in_she_goes_straight_to_enrol(member, coach, program):
     assert Enrolment.objects.get().coach == coach
 
 
-def test_another_address_than_the_invited_one_may_accept(member, coach, program, user):
-    """People use several addresses: whoever holds the link may accept it."""
-    invitation = invite(coach, program, email="amira.work@example.com")
-    member.get(accept_url(invitation))
+def test_someone_else_logged_in_gets_a_clear_page_and_no_coach(member, coach, program):
+    invitation = invite(coach, program, email="jo.bloggs@example.com")
+    response = member.get(accept_url(invitation))
+    assert response.status_code == 403
+    content = response.content.decode()
+    assert (
+        "This invitation was sent to j…@…; log out to accept it, or ask your coach for a new one."
+        in content
+    )
+    assert "jo.bloggs" not in content
+    assert invitation_views.SESSION_KEY not in member.session
+
     member.post(reverse("enrol", args=[program.slug]), enrol_answers())
+    assert Enrolment.objects.get().coach is None
     invitation.refresh_from_db()
-    assert Enrolment.objects.get().coach == coach
-    assert invitation.accepted_by == user
+    assert invitation.accepted_at is None
+
+
+def test_the_invited_person_logged_in_does_not_get_that_page(member, coach, program):
+    response = member.get(accept_url(invite(coach, program, email="AMIRA@example.com")))
+    assert response.status_code == 302
+    assert "log out to accept it" not in member.get(response["Location"]).content.decode()
+
+
+def test_an_invitation_left_in_the_browser_does_not_follow_the_next_person(
+    client, coach, program, user
+):
+    """Someone opens the link on a shared computer and leaves; another person logs in there
+    and enrols. The coach who invited someone else does not become hers."""
+    invitation = invite(coach, program, email="jo.bloggs@example.com")
+    client.get(accept_url(invitation))
+    assert client.session[invitation_views.SESSION_KEY] == invitation.pk
+    client.post(reverse("login"), {"username": user.email, "password": PASSWORD})
+    client.post(reverse("enrol", args=[program.slug]), enrol_answers())
+    assert Enrolment.objects.get(user=user).coach is None
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is None
 
 
 def test_a_tampered_link_is_refused(client, coach, program):
@@ -255,7 +291,7 @@ def test_an_accepted_invitation_is_not_used_again(client, coach, program, user, 
 
 def test_an_invitation_taken_meanwhile_does_not_reassign(member, coach, program, other_user):
     """Two people opened one link: the first to enrol gets the coach, the second does not."""
-    invitation = invite(coach, program)
+    invitation = invite(coach, program, email="amira@example.com")
     member.get(accept_url(invitation))
     Invitation.objects.filter(pk=invitation.pk).update(
         accepted_at=invitation.created_at, accepted_by=other_user
@@ -269,7 +305,7 @@ def test_an_invitation_taken_meanwhile_does_not_reassign(member, coach, program,
 
 def test_an_invitation_to_another_program_waits_for_that_one(member, coach, program):
     other = Program.objects.create(slug="other", name="Other", summary="-", weeks=4)
-    invitation = invite(coach, other)
+    invitation = invite(coach, other, email="amira@example.com")
     member.get(accept_url(invitation))
     member.post(reverse("enrol", args=[program.slug]), enrol_answers())
     assert Enrolment.objects.get().coach is None
@@ -279,7 +315,7 @@ def test_an_invitation_to_another_program_waits_for_that_one(member, coach, prog
 
 
 def test_a_failed_enrolment_leaves_the_invitation_pending(member, coach, program):
-    invitation = invite(coach, program)
+    invitation = invite(coach, program, email="amira@example.com")
     member.get(accept_url(invitation))
     response = member.post(
         reverse("enrol", args=[program.slug]), enrol_answers(weeks_postpartum="200")

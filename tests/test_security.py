@@ -307,15 +307,169 @@ def test_behind_a_proxy_the_forwarded_address_counts(client, user, settings):
     assert via_proxy("198.51.100.7", PASSWORD).status_code == 302
 
 
-def test_signup_still_logs_her_in(client):
+def test_signup_does_not_log_her_in_before_she_confirms_her_address(client):
     data = {
         "first_name": "Chloe",
         "email": "chloe@example.com",
         "password1": PASSWORD,
         "password2": PASSWORD,
     }
-    assert client.post(reverse("signup"), data).status_code == 302
-    assert client.get(reverse("account")).status_code == 200
+    assert client.post(reverse("signup"), data)["Location"] == reverse("signup_sent")
+    assert client.get(reverse("account")).status_code == 302  # to the log-in page
+
+
+# Cache-Control: nothing is kept by a browser's or a proxy's cache
+
+
+def every_route(patterns=None, prefix=""):
+    """(route, name) for every pattern in the urlconf, the admin's aside."""
+    from django.urls import URLResolver, get_resolver
+
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if not route.startswith("admin/"):
+                yield from every_route(pattern.url_patterns, route)
+        else:
+            yield route, pattern.name
+
+
+def concrete(route: str, values: dict) -> str:
+    def fill(match):
+        return str(values.get(match["name"], "x"))
+
+    return "/" + re.sub(r"<(?:\w+:)?(?P<name>\w+)>", fill, route)
+
+
+def assert_private(response, path):
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    assert {"no-store", "private"} <= directives, (path, response.status_code, directives)
+
+
+def test_every_route_answers_with_no_store_private(
+    client, user, coach, program, make_enrolment, django_user_model
+):
+    enrolment = make_enrolment(coach=coach)
+    staff = django_user_model.objects.create_user(
+        "sam@example.com", "sam@example.com", PASSWORD, is_staff=True, is_superuser=True
+    )
+    values = {
+        "pk": enrolment.pk,
+        "prescription_pk": program.stages.first().prescriptions.first().pk,
+        "slug": program.slug,
+    }
+    routes = list(every_route())
+    assert len(routes) > 30
+    for who in (None, user, coach, staff):
+        client.logout()
+        if who is not None:
+            client.force_login(who)
+        for route, _ in routes:
+            path = concrete(route, values)
+            assert_private(client.get(path), path)
+
+
+@pytest.mark.parametrize(
+    ("name", "who", "with_pk"),
+    [
+        ("dashboard", "coach", False),
+        ("export_csv", "coach", False),
+        ("client", "coach", True),
+        ("today", "user", True),
+        ("progress", "user", True),
+        ("checkin", "user", True),
+        ("account", "user", False),
+        ("account_export", "user", False),
+    ],
+)
+def test_pages_with_health_data_are_not_stored(request, client, make_enrolment, name, who, with_pk):
+    coach = request.getfixturevalue("coach")
+    enrolment = make_enrolment(coach=coach)
+    client.force_login(request.getfixturevalue(who))
+    path = reverse(name, args=[enrolment.pk] if with_pk else [])
+    response = client.get(path)
+    assert response.status_code == 200, path
+    assert_private(response, path)
+
+
+# Error pages and the favicon
+
+
+def assert_site_page(response, status: int, heading: str, way_back: str):
+    assert response.status_code == status
+    content = response.content.decode()
+    assert heading in content
+    assert f'href="{way_back}"' in content
+    assert "/static/css/site.css" in content  # the site's look
+    assert "favicon.svg" in content
+
+
+def test_an_unknown_page_is_a_friendly_404(client):
+    response = client.get("/no-such-page/")
+    assert_site_page(response, 404, "We can't find that page", reverse("home"))
+    assert_nothing_inline(
+        "404", type(response)(response.content, status=200, headers=response.headers)
+    )
+
+
+def test_a_page_for_someone_else_is_a_friendly_403(member):
+    response = member.get(reverse("dashboard"))
+    assert_site_page(response, 403, "This page isn't open to you", reverse("today_redirect"))
+
+
+def test_a_request_we_cannot_read_is_a_friendly_400(client):
+    response = client.get("/", HTTP_HOST="not a host!")
+    assert_site_page(response, 400, "We couldn't read that request", reverse("home"))
+
+
+def test_an_expired_form_is_a_friendly_403(user):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    response = strict.post(reverse("logout"))
+    assert_site_page(response, 403, "That form had expired", reverse("today_redirect"))
+
+
+def boom(request):
+    raise RuntimeError("a bug")
+
+
+def error_urls():
+    from django.urls import path
+
+    from recovery import urls
+
+    return [path("boom/", boom), *urls.urlpatterns]
+
+
+urlpatterns = error_urls()
+handler500 = "recovery.urls.server_error"
+
+
+def test_a_server_error_is_a_friendly_500(client, settings):
+    settings.ROOT_URLCONF = __name__
+    client.raise_request_exception = False
+    response = client.get("/boom/")
+    assert_site_page(response, 500, "Something went wrong on our side", "/")
+    assert "Postpartum Recovery" in response.content.decode()
+    assert "a bug" not in response.content.decode()
+
+
+def test_the_500_page_needs_neither_the_request_nor_the_database(django_db_blocker):
+    from recovery.urls import server_error
+
+    with django_db_blocker.block():
+        response = server_error(None)
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+
+
+def test_favicon_ico_is_the_sites_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith(".svg")
+    assert "favicon" in response["Location"]
 
 
 # security.txt

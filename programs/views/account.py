@@ -1,10 +1,13 @@
 """Her account: everything we hold about her as one JSON file, and deleting it all.
 
-The export holds her profile, enrolments, pauses, sessions, check-ins with every answer, holds,
-what her coach did to her program and the messages her coach sent her, and when each email to
-her went out (kind, when, status; never its content). It holds no one else's data: not her
-coach's name, not who cleared a hold, and not her coach's private notes, which are the coach's
-working notes (they are deleted with her account all the same).
+The export holds her profile, enrolments (each naming her coach), pauses, sessions, check-ins
+with every answer, holds, what her coach did to her program and the messages her coach sent
+her, and when each email to her went out (kind, when, status; never its content). It holds no
+one else's data beyond her coach's name: not who cleared a hold, and not her coach's private
+notes, which are the coach's working notes (they are deleted with her account all the same).
+
+She may remove her coach from an enrolment at any time: the coach loses the client page and
+the dashboard row at once, and the removal is recorded (CoachAction.Kind.REMOVED_COACH).
 
 Deleting her account deletes her user row, and the database cascade takes everything hanging
 from it: enrolments with their pauses, sessions, check-ins, holds, stage overrides, coach
@@ -24,9 +27,10 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
 from programs import notifications, safety
 from programs.models import CoachAction, Enrolment, Invitation, Notification, SessionLog
@@ -55,7 +59,54 @@ class DeleteAccountForm(forms.Form):
 @login_required
 @never_cache
 def account(request):
-    return render(request, "account/index.html", {"contact": settings.SECURITY_CONTACT})
+    coached = (
+        Enrolment.objects.filter(user=request.user, coach__isnull=False)
+        .select_related("program", "coach")
+        .order_by("created_at")
+    )
+    context = {"contact": settings.SECURITY_CONTACT, "coached": coached}
+    return render(request, "account/index.html", context)
+
+
+def coach_name(coach) -> str:
+    return coach.get_full_name() or coach.email
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def remove_coach(request, pk):
+    """Her coach stops seeing her: GET asks, POST does it. Hers only; anyone else's is 404."""
+    enrolment = get_object_or_404(
+        Enrolment.objects.select_related("coach", "program"),
+        pk=pk,
+        user=request.user,
+        coach__isnull=False,
+    )
+    if request.method == "POST":
+        name = coach_name(enrolment.coach)
+        now = timezone.now()
+        with transaction.atomic():
+            # Alerts still waiting to go to her former coach are no longer hers to receive.
+            Notification.objects.filter(
+                enrolment=enrolment,
+                recipient_id=enrolment.coach_id,
+                status=Notification.Status.PENDING,
+            ).update(status=Notification.Status.CANCELLED)
+            enrolment.coach = None
+            enrolment.save(update_fields=["coach"])
+            CoachAction.objects.create(
+                enrolment=enrolment,
+                actor=request.user,
+                kind=CoachAction.Kind.REMOVED_COACH,
+                detail=name,
+                at=now,
+            )
+        messages.success(
+            request, f"{name} is no longer your coach and can no longer see your program."
+        )
+        return redirect("account")
+    return render(request, "account/remove_coach.html", {"enrolment": enrolment})
 
 
 @login_required
@@ -107,7 +158,7 @@ def export_data(user, now: datetime) -> dict:
     """Everything about her, as plain JSON values."""
     enrolments = (
         Enrolment.objects.filter(user=user)
-        .select_related("program")
+        .select_related("program", "coach")
         .prefetch_related(
             "pauses",
             Prefetch(
@@ -128,8 +179,8 @@ def export_data(user, now: datetime) -> dict:
     return {
         "exported_at": _when(now),
         "about": (
-            "Everything this service holds about you. Not included: your coach's private "
-            "notes, and the names of staff who acted on your program."
+            "Everything this service holds about you, with your coach's name. Not included: "
+            "your coach's private notes, and the names of staff who acted on your program."
         ),
         "profile": {
             "email": user.email,
@@ -165,7 +216,7 @@ def _enrolment(e: Enrolment) -> dict:
         "clearance_confirmed_at": _when(e.cleared_at),
         "enrolled_at": _when(e.created_at),
         "withdrawn_at": _when(e.withdrawn_at),
-        "has_coach": e.coach_id is not None,
+        "coach": coach_name(e.coach) if e.coach_id else None,
         "email_preferences": {
             key: getattr(e, p.field) for key, p in notifications.PREFERENCES.items()
         },

@@ -116,8 +116,38 @@ def client(request, pk):
         "note_form": CoachNoteForm(),
         "message_form": CoachMessageForm(),
         "stage_form": StageOverrideForm(stages=stages),
+        "health": roles.sees_health_data(request.user, enrolment),
     }
+    if not context["health"]:
+        _without_health_data(context)
     return render(request, "coach/client.html", context)
+
+
+# Timeline entries that say nothing about her body or what she told anyone.
+NEUTRAL_ENTRIES = {
+    "session",
+    "pause",
+    "email",
+    "failed",
+    CoachAction.Kind.PAUSED,
+    CoachAction.Kind.RESUMED,
+    CoachAction.Kind.OPENED_STAGE,
+    CoachAction.Kind.HELD_STAGE,
+    CoachAction.Kind.RELEASED_STAGE,
+    CoachAction.Kind.REMOVED_COACH,
+}
+
+
+def _without_health_data(context: dict) -> None:
+    """Staff who are not her coach and lack the permission (roles.sees_health_data): her
+    program and adherence, no answers, pain, holds, notes or messages."""
+    context["flag_labels"] = [
+        coaching.FLAG_LABELS[f] for f in context["summary"].flags if f in roles.NEUTRAL_FLAGS
+    ]
+    context["hold"] = None
+    context["pain_chart"] = None
+    context["checkins"] = []
+    context["timeline"] = [e for e in context["timeline"] if e["kind"] in NEUTRAL_ENTRIES]
 
 
 def _answers(checkin) -> dict:

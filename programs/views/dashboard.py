@@ -187,6 +187,13 @@ def listing(request) -> Listing:
         return Listing(form, query, ignored, [], too_many=True, scope=scope)
 
     rows = clients.load(enrolments, timezone.now())
+    # Before filtering and sorting, so that neither reveals what a row does not show.
+    rows = [
+        row
+        if roles.sees_health_data(request.user, row.enrolment)
+        else roles.without_health_data(row)
+        for row in rows
+    ]
     if data["week"] is not None:
         rows = [r for r in rows if r.client.snapshot.week == data["week"]]
     if data["flag"] == "any":

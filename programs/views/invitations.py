@@ -6,9 +6,10 @@ session, then sends her to sign up (email prefilled) or, if she is logged in, st
 program's enrol page. When she enrols, `accept_pending` makes the inviting coach hers and marks
 the invitation accepted, in the enrolment's own transaction; an invitation is accepted once.
 
-Whoever holds the link may accept it, even logged in with another address than the one invited:
-people use several addresses, and the link itself is the credential (as for a password reset).
-The invitation records who accepted it, so the coach sees who she is coaching.
+An invitation is for the person it was sent to: only an account with the invited address may
+accept it. Someone else logged in gets a page saying so, and an invitation left in a browser's
+session attaches no coach to whoever logs in there next. A coach's power over a client's
+program must come from that client, not from whoever happened to hold the link.
 """
 
 from __future__ import annotations
@@ -106,12 +107,12 @@ def _send(invitation: Invitation, link: str) -> bool:
 
 
 def accept(request, token):
-    """No login needed: the signed link is the credential."""
+    """No login needed to open it; only the invited address may accept it."""
     try:
         pk = links.read_invitation(token)
     except links.BadLink as error:
         return render(request, "programs/bad_link.html", {"message": str(error)}, status=400)
-    invitation = Invitation.objects.select_related("program").filter(pk=pk).first()
+    invitation = Invitation.objects.select_related("program", "coach").filter(pk=pk).first()
     if invitation is None:
         message = "This invitation link is not valid."
         return render(request, "programs/bad_link.html", {"message": message}, status=400)
@@ -123,11 +124,25 @@ def accept(request, token):
     if not invitation.program.is_published:
         message = "This program is no longer open. Ask your coach about another one."
         return render(request, "programs/bad_link.html", {"message": message}, status=410)
+    if request.user.is_authenticated and not is_for(invitation, request.user):
+        if request.session.get(SESSION_KEY) == invitation.pk:
+            del request.session[SESSION_KEY]
+        context = {"masked": mask(invitation.email), "coach": invitation.coach}
+        return render(request, "coach/invitation_for_someone_else.html", context, status=403)
 
     request.session[SESSION_KEY] = invitation.pk
     if not request.user.is_authenticated:
         return redirect(f"{reverse('signup')}?{urlencode({'next': request.path})}")
     return redirect("enrol", slug=invitation.program.slug)
+
+
+def is_for(invitation: Invitation, user) -> bool:
+    return invitation.email.strip().casefold() == (user.email or "").strip().casefold()
+
+
+def mask(email: str) -> str:
+    """Enough for her to recognise her own address, too little to learn someone else's."""
+    return f"{email[:1]}…@…"
 
 
 def pending(request) -> Invitation | None:
@@ -140,9 +155,10 @@ def pending(request) -> Invitation | None:
 
 def accept_pending(request, enrolment: Enrolment, now: datetime) -> bool:
     """Call inside the transaction that creates `enrolment`. If the invitation kept in the
-    session is for this program and still pending (and not expired), its coach becomes hers and
-    it is marked accepted; an invitation for this program is then dropped from the session
-    whatever became of it. One for another program stays, for when she enrols in that one."""
+    session is for this program, for her address and still pending (and not expired), its
+    coach becomes hers and it is marked accepted; an invitation for this program is then
+    dropped from the session whatever became of it. One for another program stays, for when
+    she enrols in that one."""
     pk = request.session.get(SESSION_KEY)
     if pk is None:
         return False
@@ -150,7 +166,8 @@ def accept_pending(request, enrolment: Enrolment, now: datetime) -> bool:
     if invitation is not None and invitation.program_id != enrolment.program_id:
         return False
     del request.session[SESSION_KEY]
-    if invitation is None:
+    # Someone else opened it in this browser before she logged in: it is not hers to accept.
+    if invitation is None or not is_for(invitation, enrolment.user):
         return False
     # Conditional, so that of two enrolments racing for one invitation only one gets it.
     accepted = Invitation.objects.filter(
