@@ -192,8 +192,16 @@ class ClearanceForm(forms.Form):
 
 
 class CheckInForm(forms.Form):
-    """The weekly check-in. Every question but the note needs an answer, even if it is none."""
+    """The weekly check-in. Every question but the note needs an answer, even if it is none.
+    The urgent question comes first: what needs help now must not wait behind the others."""
 
+    urgent_signs = forms.MultipleChoiceField(
+        label="First: do you have any of these right now?",
+        choices=list(safety.URGENT_SIGNS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="If you do, we'll tell you what to do straight away.",
+    )
     pain = forms.TypedChoiceField(
         label="How much pain do you have now, from 0 (none) to 10 (the worst imaginable)?",
         choices=[(n, str(n)) for n in range(11)],
@@ -213,12 +221,6 @@ class CheckInForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    urgent_signs = forms.MultipleChoiceField(
-        label="Do you have any of these right now?",
-        choices=list(safety.URGENT_SIGNS.items()),
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
     sessions_felt = forms.ChoiceField(
         label="How did this week's sessions feel?",
         choices=CheckIn.Felt.choices,
@@ -229,6 +231,22 @@ class CheckInForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
         max_length=2000,
         required=False,
+    )
+
+    @classmethod
+    def initial_from(cls, checkin: CheckIn) -> dict:
+        """Her saved answers, to show and change within the week."""
+        return {name: getattr(checkin, name) for name in cls.base_fields}
+
+
+class UrgentReportForm(forms.Form):
+    """An urgent sign reported from the "Get help now" page, at any time."""
+
+    urgent_signs = forms.MultipleChoiceField(
+        label="Which of these do you have now?",
+        choices=list(safety.URGENT_SIGNS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one sign to report it."},
     )
 
 

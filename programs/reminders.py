@@ -9,7 +9,8 @@ What she gets, each at her reminder time on her local calendar:
 - a session reminder on each day that has exercises due, listing them;
 - "a new stage is open" on the morning a stage opens (it lists the day's exercises too, so it
   takes the place of that day's session reminder);
-- a weekly check-in on the first day of each new program week, about the week just ended;
+- a weekly check-in on the last day (day 7) of each program week, about that week (the last
+  week's comes with "program complete");
 - a gentle nudge, instead of the session reminder, after 3 full days without a logged session,
   at most once a program week;
 - "program complete" on the morning after the last day, with the last check-in.
@@ -79,8 +80,9 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
         return [Planned(COMPLETE, "complete", at)]
 
     items = []
-    if snap.program_day > 0 and snap.program_day % 7 == 0:
-        items.append(Planned(CHECKIN, f"week-{snap.program_day // 7}", at))
+    # The last week's check-in comes with "program complete", the next morning.
+    if snap.program_day % 7 == 6 and snap.program_day < total - 1:
+        items.append(Planned(CHECKIN, f"week-{checkin_week(snap)}", at))
 
     midnight = schedule.local_midnight(day, recipient.facts.tz)
     opening = [s.spec for s in snap.stages if s.is_open and _news(recipient.facts, s, midnight, at)]
@@ -103,6 +105,14 @@ def _due_on(recipient: Recipient, day: date, at: datetime, nudged: set[int]) -> 
             return items
     items.append(Planned(SESSION, day.isoformat(), at))
     return items
+
+
+def checkin_week(snap: schedule.Snapshot) -> int | None:
+    """The program week she is asked about: each week from its last day (day 7, so that the
+    week has happened) until the next week's last day. None before the end of week 1."""
+    if snap.program_day < 6:
+        return None
+    return min((snap.program_day + 1) // 7, snap.weeks)
 
 
 def _news(

@@ -164,6 +164,9 @@ else:
 # Whom to call: every country has its own numbers, so none is built in.
 EMERGENCY_NUMBER = os.environ.get("EMERGENCY_NUMBER", "")
 URGENT_ADVICE_LINE = os.environ.get("URGENT_ADVICE_LINE", "")
+# Where she is urged to call about thoughts of harming herself or her baby, e.g. a national
+# mental health crisis line; shown on the "Get help now" page and after such an answer.
+CRISIS_LINE = os.environ.get("CRISIS_LINE", "")
 
 # Red-flag alerts (programs.alerts): the clinic's address gets an alert for each hold of a woman
 # without a coach, and any coach alert not acknowledged within these many seconds (tier 1, urgent).

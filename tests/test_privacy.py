@@ -169,8 +169,8 @@ def test_her_answers_appear_in_no_log_email_or_url(
     )
     assert response.status_code == 200
 
-    # A red-flag check-in.
-    clock("2026-03-10 08:00", "Europe/London")
+    # A red-flag check-in, on day 7 when the first one is asked.
+    clock("2026-03-16 08:00", "Europe/London")
     her.get(reverse("checkin", args=[enrolment.pk]))
     answers = {
         "pain": str(PAIN),
@@ -191,7 +191,7 @@ def test_her_answers_appear_in_no_log_email_or_url(
     her.post(reverse("logout"))
 
     # Her coach is alerted, logs in and reads the check-in.
-    clock("2026-03-10 08:01", "Europe/London")
+    clock("2026-03-16 08:01", "Europe/London")
     assert delivery.send_due(clock=timezone.now).sent >= 1
     alert = Notification.objects.get(kind="coach_alert")
     assert (alert.status, alert.recipient) == ("sent", coach)

@@ -96,6 +96,7 @@ def test_reminder_stays_at_eight_local_across_fall_back():
     )
     assert [i.due_at for i in items] == [
         datetime(2026, 10, 25, 7, 0, tzinfo=UTC),  # CET from 03:00 that day
+        datetime(2026, 10, 26, 7, 0, tzinfo=UTC),  # day 7: week 1's check-in
         datetime(2026, 10, 26, 7, 0, tzinfo=UTC),
     ]
 
@@ -103,13 +104,15 @@ def test_reminder_stays_at_eight_local_across_fall_back():
 def test_reminder_in_the_spring_gap_moves_to_the_first_minute_after():
     r = recipient(start=date(2026, 3, 2), tz="America/New_York", at=time(2, 30))
     items = plan(r, local("America/New_York", 2026, 3, 8), local("America/New_York", 2026, 3, 9))
-    assert [i.due_at.astimezone(ZoneInfo("America/New_York")).time() for i in items] == [time(3, 0)]
+    moments = [i.due_at.astimezone(ZoneInfo("America/New_York")).time() for i in items]
+    assert moments == [time(3, 0), time(3, 0)]  # day 7: the check-in and the session
 
 
 def test_reminder_in_the_repeated_hour_is_sent_once_at_the_first():
     r = recipient(start=date(2026, 10, 26), tz="America/New_York", at=time(1, 30))
     items = plan(r, local("America/New_York", 2026, 11, 1), local("America/New_York", 2026, 11, 2))
-    assert [i.due_at for i in items] == [datetime(2026, 11, 1, 5, 30, tzinfo=UTC)]  # 01:30 EDT
+    # 01:30 EDT, day 7: the check-in and the session
+    assert [i.due_at for i in items] == [datetime(2026, 11, 1, 5, 30, tzinfo=UTC)] * 2
 
 
 def test_training_days_are_spread_through_the_week():
@@ -129,6 +132,7 @@ def test_no_reminder_on_a_rest_day():
         ("stage", "stage-1"),
         ("session", "2026-03-04"),
         ("session", "2026-03-06"),
+        ("checkin", "week-1"),  # day 7
     ]
 
 
@@ -138,7 +142,7 @@ def test_no_reminder_on_a_rest_day():
 def test_stage_opening_replaces_that_mornings_session_reminder():
     r = recipient()
     got = kinds(r, local("Europe/London", 2026, 3, 9), local("Europe/London", 2026, 3, 10))
-    assert got == [("checkin", "week-1"), ("stage", "stage-2")]
+    assert got == [("stage", "stage-2")]
 
 
 def test_first_day_brings_the_first_stage():
@@ -170,7 +174,7 @@ def test_nothing_before_the_start():
 def test_not_cleared_gets_breathing_reminders_but_no_stage_news():
     r = recipient(cleared_at=None)
     got = kinds(r, local("Europe/London", 2026, 3, 9), local("Europe/London", 2026, 3, 11))
-    assert got == [("checkin", "week-1"), ("session", "2026-03-09"), ("session", "2026-03-10")]
+    assert got == [("session", "2026-03-09"), ("session", "2026-03-10")]
 
 
 # Pauses, holds and preferences
@@ -201,8 +205,8 @@ def test_kinds_she_turned_off_are_not_planned():
     got = kinds(r, local("Europe/London", 2026, 3, 3), local("Europe/London", 2026, 3, 10))
     assert got == [("stage", "stage-2")]
     r = recipient(turned_off=frozenset({"stage"}))
-    got = kinds(r, local("Europe/London", 2026, 3, 9), local("Europe/London", 2026, 3, 10))
-    assert got == [("checkin", "week-1"), ("session", "2026-03-09")]
+    got = kinds(r, local("Europe/London", 2026, 3, 8), local("Europe/London", 2026, 3, 10))
+    assert got == [("checkin", "week-1"), ("session", "2026-03-08"), ("session", "2026-03-09")]
 
 
 # Nudges
@@ -261,9 +265,9 @@ def test_not_wanted_if_her_reminder_time_moved():
 
 
 def test_a_stale_session_reminder_is_dropped_but_a_checkin_is_not():
-    due = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+    due = datetime(2026, 3, 8, 8, 0, tzinfo=UTC)  # day 7
     later = due + timedelta(hours=7)
-    assert not still_wanted(recipient(), notifications.SESSION, "2026-03-09", due, later)
+    assert not still_wanted(recipient(), notifications.SESSION, "2026-03-08", due, later)
     assert still_wanted(recipient(), notifications.CHECKIN, "week-1", due, later)
 
 
@@ -311,4 +315,4 @@ def test_no_stage_news_for_a_stage_her_coach_already_opened():
     facts = EnrolmentFacts(**{**r.facts.__dict__, "opened_early": frozenset({2})})
     r = Recipient(facts, time(8, 0), last_session=date(2099, 1, 1))
     got = kinds(r, local("Europe/London", 2026, 3, 9), local("Europe/London", 2026, 3, 10))
-    assert got == [("checkin", "week-1"), ("session", "2026-03-09")]
+    assert got == [("session", "2026-03-09")]
