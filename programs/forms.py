@@ -128,6 +128,10 @@ class EnrolmentForm(forms.ModelForm):
         help_text="Many places check this around 6 to 8 weeks after birth. "
         "Until you're cleared, only the breathing stage opens.",
     )
+    confirm_early = forms.BooleanField(
+        label="Yes, my midwife, GP or physiotherapist has already cleared me to exercise.",
+        required=False,
+    )
 
     class Meta:
         model = Enrolment
@@ -149,6 +153,8 @@ class EnrolmentForm(forms.ModelForm):
             ),
         }
 
+    asks_early_confirmation = False
+
     def __init__(self, *args, user, program, **kwargs):
         self.user = user
         self.program = program
@@ -167,6 +173,12 @@ class EnrolmentForm(forms.ModelForm):
                 self.add_error("start_date", f"Choose today ({today:%-d %B}) or a later day.")
             elif start > today + LATEST_START:
                 self.add_error("start_date", "Choose a start date within the next 60 days.")
+        weeks = cleaned.get("weeks_postpartum")
+        if cleaned.get("cleared") and weeks is not None and weeks < EARLY_CLEARANCE_WEEKS:
+            # Clearance usually comes at a check 6 to 8 weeks after birth: ask her again.
+            self.asks_early_confirmation = True
+            if not cleaned.get("confirm_early"):
+                self.add_error("confirm_early", early_clearance_message(weeks))
         if Enrolment.objects.filter(
             user=self.user, program=self.program, status__in=Enrolment.CURRENT
         ).exists():
@@ -184,11 +196,40 @@ class EnrolmentForm(forms.ModelForm):
         return enrolment
 
 
+EARLY_CLEARANCE_WEEKS = 6
+
+
+def early_clearance_message(weeks: int | None = None) -> str:
+    when = (
+        f"Your baby was born {weeks} week{'s' if weeks != 1 else ''} ago"
+        if weeks is not None
+        else "It is less than 6 weeks since your baby was born"
+    )
+    return (
+        f"{when}: clearance to exercise usually comes at a check 6 weeks after birth or later. "
+        "If you have already been cleared, tick the box to confirm it. If not, choose "
+        "\"Not yet\": the stages that strengthen and lift wait until 6 weeks after birth anyway."
+    )
+
+
 class ClearanceForm(forms.Form):
+    """She says her clinician cleared her. Earlier than 6 weeks after birth (`early`), she is
+    asked to confirm it once more."""
+
     confirm = forms.BooleanField(
         label="My midwife, GP or physiotherapist has cleared me to exercise.",
         error_messages={"required": "Tick the box to confirm you have been cleared."},
     )
+
+    def __init__(self, *args, early: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.early = early
+        if early:
+            self.fields["confirm_early"] = forms.BooleanField(
+                label="It is less than 6 weeks since my baby was born, and I have been cleared "
+                "all the same.",
+                error_messages={"required": early_clearance_message()},
+            )
 
 
 class CheckInForm(forms.Form):

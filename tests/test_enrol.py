@@ -140,3 +140,47 @@ def test_unpublished_program_cannot_be_joined(member, program):
     program.is_published = False
     program.save()
     assert member.get(enrol_url(program)).status_code == 404
+
+
+# A clearance earlier than 6 weeks after birth is confirmed with her first
+
+
+def test_cleared_two_weeks_after_birth_asks_her_to_confirm_and_saves_nothing(member, program):
+    response = member.post(enrol_url(program), answers(weeks_postpartum="2"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Your baby was born 2 weeks ago: clearance to exercise usually comes" in content
+    assert 'name="confirm_early"' in content
+    assert not Enrolment.objects.exists()
+
+
+def test_cleared_two_weeks_after_birth_and_confirmed_is_saved(member, program, now):
+    member.post(enrol_url(program), answers(weeks_postpartum="2", confirm_early="on"))
+    assert Enrolment.objects.get().cleared_at == now
+
+
+def test_cleared_six_weeks_after_birth_needs_no_confirmation(member, program):
+    response = member.post(enrol_url(program), answers(weeks_postpartum="6"))
+    assert response.status_code == 302
+    assert Enrolment.objects.get().cleared_at is not None
+
+
+def test_not_cleared_two_weeks_after_birth_needs_no_confirmation(member, program):
+    response = member.post(enrol_url(program), answers(weeks_postpartum="2", cleared="False"))
+    assert response.status_code == 302
+    assert Enrolment.objects.get().cleared_at is None
+
+
+def test_the_confirmation_is_not_asked_of_everyone(member, program):
+    assert 'name="confirm_early"' not in member.get(enrol_url(program)).content.decode()
+
+
+def test_her_birth_date_is_estimated_from_her_enrolment_in_her_zone(member, program, clock):
+    from programs.facts import birth_date
+
+    clock("2026-03-10 23:30", "America/New_York")  # already 11 March in UTC
+    member.post(
+        enrol_url(program),
+        answers(start_date="2026-03-10", timezone="America/New_York", weeks_postpartum="9"),
+    )
+    assert birth_date(Enrolment.objects.get()) == date(2026, 1, 6)  # 10 March less 9 weeks

@@ -81,3 +81,45 @@ def test_progress_queries_do_not_grow_with_weeks_or_logs(member, make_enrolment,
         if len(counts) == 1:
             log(enrolment, "breathing", date(2026, 3, 3), date(2026, 3, 4), date(2026, 3, 30))
     assert counts[0] == counts[1]
+
+
+def test_a_stage_opened_early_changes_no_week_before_it(member, make_enrolment, clock):
+    from programs.models import StageOverride
+
+    enrolment = make_enrolment()
+    for day in range(2, 23):  # weeks 1 to 3, every exercise on her list each day
+        log(enrolment, "breathing", date(2026, 3, day), n=1)
+        log(enrolment, "breathing", date(2026, 3, day), n=2)
+    log(enrolment, "deep-core", date(2026, 3, 9), date(2026, 3, 11), date(2026, 3, 13), n=1)
+    log(enrolment, "deep-core", date(2026, 3, 9), date(2026, 3, 11), date(2026, 3, 13), n=2)
+    log(enrolment, "deep-core", date(2026, 3, 16), date(2026, 3, 18), date(2026, 3, 20), n=1)
+    log(enrolment, "deep-core", date(2026, 3, 16), date(2026, 3, 18), date(2026, 3, 20), n=2)
+    clock("2026-03-23 20:00", "Europe/London")
+    url = reverse("progress", args=[enrolment.pk])
+    before = weeks_of(member.get(url))
+    StageOverride.objects.create(
+        enrolment=enrolment,
+        stage=enrolment.program.stages.get(slug="glutes"),
+        action="open",
+        created_at=datetime(2026, 3, 23, 12, tzinfo=UTC),  # day 21, the first of week 4
+    )
+    response = member.get(url)
+    after = weeks_of(response)
+    for week in (1, 2, 3):
+        assert after[week] == before[week]
+    assert (after[3].done, after[3].expected) == (14 + 6, 14 + 6)
+    assert "Glutes 1" not in [
+        row[0].exercise.name for w in response.context["weeks"][1:] for row in w["rows"]
+    ]
+
+
+def test_closed_stages_say_why(member, make_enrolment, clock):
+    from programs.models import Stage
+
+    Stage.objects.filter(slug="glutes").update(loaded=True)
+    clock("2026-03-01 12:00", "Europe/London")
+    enrolment = make_enrolment(weeks_postpartum=1)
+    clock("2026-03-10 09:00", "Europe/London")
+    content = member.get(reverse("progress", args=[enrolment.pk])).content.decode()
+    assert "Still to come" in content
+    assert "Opens 6 weeks after birth, on Sunday 5 April" in content

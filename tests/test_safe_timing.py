@@ -5,6 +5,7 @@ every exercise off her list. Property-tested across zones and DST."""
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -292,3 +293,40 @@ def test_open_stages_only_grow_with_time(zone, start, weeks_since, cleared_day, 
         for state in snap.stages:
             if state.is_open:
                 assert state.opened_at is None or state.opened_at <= moment
+
+
+# Through planning: no session emails while she is held urgently
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tier", [1, 2])
+def test_planning_plans_no_session_email_while_she_is_held(make_enrolment, tier):
+    from programs import planning
+    from programs.models import Hold, Notification
+
+    now = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # an hour before her 08:00 reminder
+    enrolment = make_enrolment()
+    planning.plan_enrolments([enrolment.pk], now)
+    # Her daily email: a session reminder, or a nudge after days without a session.
+    daily = Notification.objects.filter(enrolment=enrolment, kind__in=["session", "nudge"])
+    assert daily.filter(status="pending").count() == 2  # 10 and 11 March
+
+    Hold.objects.create(enrolment=enrolment, tier=tier, started_at=now)
+    planning.plan_enrolments([enrolment.pk], now)
+    assert not daily.filter(status="pending").exists()
+    assert daily.filter(status="cancelled").count() == 2
+
+
+@pytest.mark.django_db
+def test_planning_sends_a_late_clearance_one_stage_email_a_week(make_enrolment):
+    from programs import planning
+    from programs.models import Notification
+
+    cleared = datetime(2026, 3, 25, 15, 0, tzinfo=UTC)  # week 4: deep core waited
+    enrolment = make_enrolment(cleared_at=cleared)
+    for day in range(25, 31 + 16):
+        planning.plan_enrolments([enrolment.pk], cleared + timedelta(days=day - 25))
+    stage_rows = Notification.objects.filter(enrolment=enrolment, kind="stage").order_by("due_at")
+    assert [(row.key, row.due_at.date()) for row in stage_rows] == [
+        (f"stage-{enrolment.program.stages.get(slug='glutes').pk}", date(2026, 4, 1))
+    ]

@@ -67,8 +67,8 @@ def test_not_cleared_shows_only_breathing_and_asks_for_clearance(member, make_en
 
 
 def test_confirming_clearance_opens_stages_whose_week_has_come(member, make_enrolment, clock):
-    enrolment = make_enrolment(cleared_at=None)
     clock("2026-03-20 09:00", "Europe/London")
+    enrolment = make_enrolment(cleared_at=None)
     response = member.post(reverse("clearance", args=[enrolment.pk]), {"confirm": "on"})
     assert response.status_code == 302
     enrolment.refresh_from_db()
@@ -260,3 +260,157 @@ def test_an_enrolment_with_an_unknown_zone_sends_her_to_choose_again(member, mak
     response = member.get(reverse(page, args=[enrolment.pk]), follow=True)
     assert response.redirect_chain == [(reverse("preferences", args=[enrolment.pk]), 302)]
     assert "Please choose your time zone again" in response.content.decode()
+
+
+# An urgent hold stops exercise
+
+
+def urgent_hold(enrolment, tier=2):
+    from programs.models import Hold
+
+    return Hold.objects.create(
+        enrolment=enrolment, tier=tier, started_at=datetime(2026, 3, 10, 8, tzinfo=UTC)
+    )
+
+
+def test_an_urgent_hold_shows_the_advice_first_and_alone(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    urgent_hold(enrolment)
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "Please stop exercising and get medical help now" in content
+    assert content.index("get medical help now") < content.index("Week 2 of 6")
+    for exercise in ("Mark done", "Breathing 1", "Deep Core 1", "Earlier stages", "Coming up"):
+        assert exercise not in content
+    assert "New stages are on hold" not in content
+
+
+def test_a_warning_hold_keeps_her_exercises_and_no_urgent_advice(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    urgent_hold(enrolment, tier=1)
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "get medical help now" not in content
+    assert "Mark done" in content
+    assert "Deep Core 1" in content
+
+
+def test_once_the_urgent_hold_is_cleared_her_exercises_come_back(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    hold = urgent_hold(enrolment)
+    hold.cleared_at = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
+    hold.save()
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "get medical help now" not in content
+    assert "Mark done" in content
+
+
+@pytest.mark.parametrize("action", ["done", "undo"])
+def test_logging_is_refused_under_an_urgent_hold(member, make_enrolment, clock, action):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    item = prescription("breathing")
+    SessionLog.objects.create(enrolment=enrolment, prescription=item, local_date=date(2026, 3, 9))
+    urgent_hold(enrolment)
+    response = member.post(log_url(enrolment, item), {"action": action}, follow=True)
+    assert "Your exercises come back once the hold is cleared" in response.content.decode()
+    assert list(SessionLog.objects.values_list("local_date", flat=True)) == [date(2026, 3, 9)]
+
+
+def test_logging_under_a_warning_hold_still_works(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    urgent_hold(enrolment, tier=1)
+    response = member.post(log_url(enrolment, prescription("breathing")), follow=True)
+    assert "Your exercises come back once the hold is cleared" not in response.content.decode()
+    assert SessionLog.objects.count() == 1
+
+
+# Safe timing, said on the page
+
+
+def test_a_loaded_stage_says_it_opens_six_weeks_after_birth(member, make_enrolment, clock):
+    from programs.models import Stage
+
+    Stage.objects.filter(slug="glutes").update(loaded=True)
+    clock("2026-03-01 12:00", "Europe/London")
+    enrolment = make_enrolment(weeks_postpartum=1)  # born about 22 February
+    clock("2026-03-24 09:00", "Europe/London")  # week 4: glutes' week
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "Opens 6 weeks after birth, on Sunday 5 April" in content
+    assert "Glutes 1" not in content
+    clock("2026-04-05 09:00", "Europe/London")
+    assert "Glutes 1" in member.get(today_url(enrolment)).content.decode()
+
+
+def test_a_stage_waiting_after_a_late_clearance_says_a_week_after_the_previous(
+    member, make_enrolment, clock
+):
+    clock("2026-03-25 09:00", "Europe/London")  # week 4
+    enrolment = make_enrolment(cleared_at=datetime(2026, 3, 25, 9, tzinfo=UTC))
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "Deep Core 1" in content  # opened at her clearance
+    assert "Opens a week after the previous stage, on Wednesday 1 April" in content
+    assert "Glutes 1" not in content
+
+
+def test_after_a_caesarean_lifting_waits_for_clearance_on_the_page_and_in_logging(
+    member, make_enrolment, clock
+):
+    from programs.models import Exercise
+
+    Exercise.objects.filter(slug="breathing-2").update(lifting=True)
+    clock("2026-03-03 09:00", "Europe/London")
+    enrolment = make_enrolment(caesarean=True, cleared_at=None)
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "Breathing 1" in content
+    assert "lifting waits until you've been cleared to exercise: Breathing 2" in content
+    assert f'id="ex-{prescription("breathing", 2).pk}"' not in content
+    response = member.post(log_url(enrolment, prescription("breathing", 2)), follow=True)
+    assert "lifting waits until you have been cleared" in response.content.decode()
+    assert SessionLog.objects.count() == 0
+
+
+def test_without_a_caesarean_a_lifting_exercise_is_on_her_list(member, make_enrolment, clock):
+    from programs.models import Exercise
+
+    Exercise.objects.filter(slug="breathing-2").update(lifting=True)
+    clock("2026-03-03 09:00", "Europe/London")
+    enrolment = make_enrolment(caesarean=False, cleared_at=None)
+    content = member.get(today_url(enrolment)).content.decode()
+    assert "Breathing 2" in content
+    assert "lifting waits" not in content
+
+
+# A clearance earlier than 6 weeks after birth is confirmed first
+
+
+def test_an_early_clearance_asks_her_to_confirm_and_saves_nothing_without(
+    member, make_enrolment, clock
+):
+    clock("2026-03-03 09:00", "Europe/London")
+    enrolment = make_enrolment(cleared_at=None, weeks_postpartum=2)
+    page = member.get(today_url(enrolment)).content.decode()
+    assert "less than 6 weeks since your baby was born" in page
+    response = member.post(
+        reverse("clearance", args=[enrolment.pk]), {"confirm": "on"}, follow=True
+    )
+    assert "clearance to exercise usually comes at a check 6 weeks after birth" in (
+        response.content.decode()
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.cleared_at is None
+    member.post(reverse("clearance", args=[enrolment.pk]), {"confirm": "on", "confirm_early": "on"})
+    enrolment.refresh_from_db()
+    assert enrolment.cleared_at == datetime(2026, 3, 3, 9, tzinfo=UTC)
+
+
+def test_a_clearance_after_six_weeks_needs_no_second_confirmation(member, make_enrolment, clock):
+    clock("2026-03-03 09:00", "Europe/London")
+    enrolment = make_enrolment(cleared_at=None, weeks_postpartum=8)
+    page = member.get(today_url(enrolment)).content.decode()
+    assert "less than 6 weeks since your baby was born" not in page
+    member.post(reverse("clearance", args=[enrolment.pk]), {"confirm": "on"})
+    enrolment.refresh_from_db()
+    assert enrolment.cleared_at is not None

@@ -94,13 +94,15 @@ def today(request, pk):
     enrolment = _own_enrolment(request, pk)
     if broken := unreadable(request, enrolment):
         return broken
-    snap = enrolment.snapshot(timezone.now())
+    now = timezone.now()
+    facts = enrolment.facts()
+    snap = schedule.snapshot(facts, now)
     hold = next((h for h in enrolment.holds.all() if h.is_open), None)
     context = {
         "enrolment": enrolment,
         "snap": snap,
         "hold": hold,
-        "clearance_form": ClearanceForm(),
+        "clearance_form": ClearanceForm(early=schedule.before_six_weeks(facts, now)),
         **_today_lists(enrolment, snap),
     }
     return render(request, "programs/today.html", context)
@@ -121,7 +123,8 @@ def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
         week_done.setdefault(prescription_id, set()).add(day)
 
     focus_keys = {spec.key for spec in snap.focus}
-    todays, earlier, locked = [], [], []
+    daily_keys = {spec.key for spec in snap.daily}
+    todays, earlier, locked, withheld = [], [], [], []
     for stage in enrolment.program.stages.all():
         state = snap.state_of(stage.pk)
         if not state.is_open:
@@ -133,10 +136,15 @@ def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
         items = [
             _item(prescription, week_done.get(prescription.pk, set()), snap.today)
             for prescription in stage.prescriptions.all()
+            if prescription.pk in daily_keys
         ]
+        withheld.extend(p.exercise for p in stage.prescriptions.all() if p.pk not in daily_keys)
         todays.append((stage, items))
     todays.sort(key=lambda pair: (pair[0].ongoing, -pair[0].position))
-    return {"todays": todays, "earlier": earlier, "locked": locked}
+    if snap.urgent:
+        # Nothing to do but get help: the page shows the urgent advice alone.
+        return {"todays": [], "earlier": [], "locked": [], "withheld": []}
+    return {"todays": todays, "earlier": earlier, "locked": locked, "withheld": withheld}
 
 
 def _item(prescription: Prescription, days_done: set, today) -> dict:
@@ -190,12 +198,19 @@ def log_session(request, pk, prescription_pk):
 def _why_cannot_log(enrolment: Enrolment, snap: schedule.Snapshot, prescription) -> str:
     if enrolment.status == Enrolment.Status.WITHDRAWN:
         return "You have left this program."
+    if snap.urgent:
+        return (
+            "Please don't exercise for now: your last check-in showed a sign that needs "
+            "urgent medical help. Your exercises come back once the hold is cleared."
+        )
     if snap.paused:
         return "Your program is paused. Resume it to log sessions."
     if not snap.started:
         return "Your program has not started yet."
     if not snap.state_of(prescription.stage_id).is_open:
         return "That stage is not open yet."
+    if prescription.exercise.lifting and not any(p.key == prescription.pk for p in snap.daily):
+        return "After a caesarean, lifting waits until you have been cleared to exercise."
     return ""
 
 
@@ -222,7 +237,18 @@ def progress(request, pk):
         for tally in adherence.weekly(facts, logs, now)
     ]
     weeks.reverse()
-    context = {"enrolment": enrolment, "snap": snap, "weeks": weeks, "total_logged": len(logs)}
+    closed = [
+        (stage, snap.state_of(stage.pk))
+        for stage in enrolment.program.stages.all()
+        if not snap.state_of(stage.pk).is_open
+    ]
+    context = {
+        "enrolment": enrolment,
+        "snap": snap,
+        "weeks": weeks,
+        "total_logged": len(logs),
+        "closed": closed if enrolment.is_current else [],
+    }
     return render(request, "programs/progress.html", context)
 
 
@@ -230,14 +256,31 @@ def progress(request, pk):
 @require_POST
 def confirm_clearance(request, pk):
     enrolment = _own_enrolment(request, pk)
-    form = ClearanceForm(request.POST)
+    now = timezone.now()
+    form = ClearanceForm(request.POST, early=schedule.before_six_weeks(enrolment.facts(), now))
     if form.is_valid():
-        now = timezone.now()
         enrolment.confirm_clearance(now)
-        messages.success(request, "Thank you. Every stage whose week has come is now open.")
+        messages.success(request, _cleared_message(enrolment, now))
     else:
-        messages.error(request, form.errors["confirm"][0])
+        messages.error(request, next(iter(form.errors.values()))[0])
     return redirect(enrolment)
+
+
+def _cleared_message(enrolment: Enrolment, now) -> str:
+    """What her clearance opened, as the schedule has it: now, in a week, or in its week."""
+    snap = enrolment.snapshot(now)
+    opened = [
+        stage.title
+        for stage in enrolment.program.stages.all()
+        if snap.state_of(stage.pk).is_open and not stage.open_before_clearance
+    ]
+    waiting = any(s.lock is schedule.Lock.PACED for s in snap.stages)
+    if not opened:
+        return "Thank you. The next stage opens in its week."
+    message = f"Thank you. Open now: {', '.join(opened)}."
+    if waiting:
+        message += " The stages whose weeks have passed open one a week from here."
+    return message
 
 
 @login_required
