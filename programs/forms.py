@@ -208,7 +208,7 @@ def early_clearance_message(weeks: int | None = None) -> str:
     return (
         f"{when}: clearance to exercise usually comes at a check 6 weeks after birth or later. "
         "If you have already been cleared, tick the box to confirm it. If not, choose "
-        "\"Not yet\": the stages that strengthen and lift wait until 6 weeks after birth anyway."
+        '"Not yet": the stages that strengthen and lift wait until 6 weeks after birth anyway.'
     )
 
 

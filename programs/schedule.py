@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 AFTER_BIRTH = timedelta(weeks=6)  # before this, loaded stages stay closed
@@ -147,6 +148,7 @@ class Snapshot:
         return next(s for s in self.stages if s.spec.key == key)
 
 
+@lru_cache(maxsize=8192)  # pure, and asked for the same midnights many times over
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant at which `day` `at` happens on the wall clocks of `tz`.
 

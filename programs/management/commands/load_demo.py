@@ -164,7 +164,9 @@ def _log_sessions(enrolment: Enrolment, seed: str, now: datetime) -> int:
     """
     enrolment = (
         Enrolment.objects.select_related("program")
-        .prefetch_related("program__stages__prescriptions", "pauses", "holds", "overrides")
+        .prefetch_related(
+            "program__stages__prescriptions__exercise", "pauses", "holds", "overrides"
+        )
         .get(pk=enrolment.pk)
     )
     facts = enrolment.facts()
