@@ -68,9 +68,10 @@ def raise_for(hold: Hold, checkin: CheckIn | None, tier: int, now: datetime) -> 
     rows = []
     if enrolment.coach_id:
         prefix = "urgent" if tier == safety.Tier.URGENT else "flag"
-        # One per check-in, so each new red flag reaches her coach; a report outside a
+        # One per check-in and hold, so each new red flag reaches her coach, also when the
+        # same week's answers raise a new hold after the last was cleared; a report outside a
         # check-in once per hold and tier.
-        key = f"{prefix}-{checkin.pk}" if checkin else clinic_key(hold.pk, tier)
+        key = f"{prefix}-{checkin.pk}-hold-{hold.pk}" if checkin else clinic_key(hold.pk, tier)
         alert, _ = Notification.objects.get_or_create(
             enrolment=enrolment,
             kind=notifications.COACH_ALERT.key,

@@ -70,4 +70,4 @@ def without_health_data(row):
         pains=(),
         flags=tuple(f for f in row.client.flags if f in NEUTRAL_FLAGS),
     )
-    return dataclasses.replace(row, client=client)
+    return dataclasses.replace(row, client=client, health_hidden=True)

@@ -131,6 +131,9 @@ def test_the_dashboard_and_csv_show_pain_and_holds_only_to_those_allowed(enrolme
     assert "Amira" in page
     assert ("7/10" in page) is health
     assert ("See a clinician" in page.split("<tbody")[-1]) is health
+    # A withheld row says so rather than claim she never checked in.
+    assert ("not shown to you" in page) is not health
+    assert "no check-in yet" not in page
 
     response = client.get(reverse("export_csv"), query)
     [header, row] = list(csv.reader(io.StringIO(response.content.decode())))

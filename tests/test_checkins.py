@@ -120,7 +120,10 @@ def test_a_more_serious_answer_the_same_week_raises_the_hold_and_alerts_again(me
     assert hold.tier == 2
     checkin = CheckIn.objects.get()
     keys = Notification.objects.filter(kind="coach_alert").values_list("key", flat=True)
-    assert sorted(keys) == [f"flag-{checkin.pk}", f"urgent-{checkin.pk}"]
+    assert sorted(keys) == [
+        f"flag-{checkin.pk}-hold-{hold.pk}",
+        f"urgent-{checkin.pk}-hold-{hold.pk}",
+    ]
 
 
 def test_a_hold_stops_the_program_clock_until_cleared(member, enrolment, coach, client, clock):
@@ -285,6 +288,16 @@ def test_the_same_answers_after_her_hold_was_cleared_raise_nothing_new(member, e
     assert Hold.objects.filter(cleared_at__isnull=True).count() == 0
     assert Notification.objects.filter(kind="coach_alert").count() == 1
     assert "has been sent an alert" not in response.content.decode()
+
+
+def test_a_new_sign_after_her_hold_was_cleared_alerts_her_coach_again(member, enrolment, coach):
+    member.post(checkin_url(enrolment), answers(warning_signs=["leaking"]))
+    checkins.clear_hold(enrolment, coach, datetime(2026, 3, 10, 10, tzinfo=UTC))
+    Notification.objects.filter(kind="coach_alert").update(status="sent")
+    response = member.post(checkin_url(enrolment), answers(warning_signs=["leaking", "heaviness"]))
+    assert Hold.objects.filter(cleared_at__isnull=True).count() == 1
+    assert Notification.objects.filter(kind="coach_alert", status="pending").count() == 1
+    assert "Your coach, Dana, has been sent an alert." in response.content.decode()
 
 
 def test_a_past_week_can_be_read_but_not_changed(member, enrolment, clock):

@@ -306,7 +306,7 @@ def test_a_red_flag_alerts_the_coach_at_once_without_health_data(
     )
 
     assert len(arrived) == 1 and smtp.count == 1
-    assert alert.recipient == coach and alert.key == f"urgent-{checkin.pk}"
+    assert alert.recipient == coach and alert.key.startswith(f"urgent-{checkin.pk}-hold-")
     assert alert.attempts == 1 and alert.sent_at is not None
     # Nobody dispatched: the check-in's own hooks started the only sender, and re-planned her.
     assert {name for name, _, _ in events} == {
