@@ -283,6 +283,7 @@ def test_an_urgent_hold_shows_the_advice_first_and_alone(member, make_enrolment,
     for exercise in ("Mark done", "Breathing 1", "Deep Core 1", "Earlier stages", "Coming up"):
         assert exercise not in content
     assert "New stages are on hold" not in content
+    assert "Quick relief" not in content  # no stretches to try either
 
 
 def test_a_warning_hold_keeps_her_exercises_and_no_urgent_advice(member, make_enrolment, clock):
@@ -293,6 +294,7 @@ def test_a_warning_hold_keeps_her_exercises_and_no_urgent_advice(member, make_en
     assert "get medical help now" not in content
     assert "Mark done" in content
     assert "Deep Core 1" in content
+    assert "Quick relief" in content
 
 
 def test_once_the_urgent_hold_is_cleared_her_exercises_come_back(member, make_enrolment, clock):

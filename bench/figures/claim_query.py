@@ -89,6 +89,7 @@ def add_history(ctx: Context, count: int, start: int) -> None:
     columns = [
         "enrolment_id",
         "recipient_id",
+        "address",
         "kind",
         "key",
         "scheduled_for",
@@ -112,7 +113,7 @@ def add_history(ctx: Context, count: int, start: int) -> None:
         sql = (
             "WITH RECURSIVE seq(i) AS (SELECT %s UNION ALL SELECT i + 1 FROM seq WHERE i < %s) "
             f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
-            f"SELECT %s + i %% %s, %s + i %% %s, 'session', 'sent-' || i, {at}, {at}, "
+            f"SELECT %s + i %% %s, %s + i %% %s, '', 'session', 'sent-' || i, {at}, {at}, "
             f"'sent', 1, '', {at}, '', {at} FROM seq"
         )
         params = [offset, offset + size - 1, e0, n, u0, n] + [param, n] * 4
