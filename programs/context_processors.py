@@ -1,15 +1,43 @@
+import functools
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef
 
 from programs import roles
+from programs.models import Enrolment
 
 
 def site(request):
     """Names and numbers every page may show."""
+    header = functools.cache(lambda: header_links(request.user))
     return {
         "site_name": settings.SITE_NAME,
         "emergency_number": settings.EMERGENCY_NUMBER,
         "urgent_advice_line": settings.URGENT_ADVICE_LINE,
         "crisis_line": settings.CRISIS_LINE,
-        # Called by the template only where it is used (the navigation), not on every render.
-        "is_coach": lambda: request.user.is_staff or roles.is_coach(request.user),
+        # Called by the template only where it is used (the navigation), not on every render,
+        # and then once per request.
+        "header": header,
+        "is_coach": lambda: header()["coach"],
     }
+
+
+def header_links(user) -> dict:
+    """Which links the header offers: a coach's (staff count as coaches here), and a
+    mother's Today unless she is a coach who is not enrolled herself. One query at most."""
+    if not user.is_authenticated:
+        return {"coach": False, "today": False}
+    mine = Enrolment.objects.filter(user=OuterRef("pk"), status__in=Enrolment.CURRENT)
+    coach_group = user.groups.through.objects.filter(
+        user=OuterRef("pk"), group__name=roles.COACH_GROUP
+    )
+    coach, enrolled = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(coach=Exists(coach_group), enrolled=Exists(mine))
+        .values_list("coach", "enrolled")
+        .get()
+    )
+    coach = coach or user.is_staff
+    return {"coach": coach, "today": enrolled or not coach}

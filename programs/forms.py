@@ -335,6 +335,24 @@ class CoachMessageForm(forms.Form):
     )
 
 
+class BulkPauseForm(forms.Form):
+    """Clients chosen on the dashboard, all of them the coach's own (`enrolments`): one that
+    is not refuses the whole form, so nothing is paused."""
+
+    clients = forms.ModelMultipleChoiceField(
+        queryset=Enrolment.objects.none(),
+        error_messages={
+            "required": "Choose the clients to pause.",
+            "invalid_choice": "One of the chosen clients is not yours. Nothing was paused.",
+            "invalid_pk_value": "One of the chosen clients is not yours. Nothing was paused.",
+        },
+    )
+
+    def __init__(self, *args, enrolments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clients"].queryset = enrolments
+
+
 class StageOverrideForm(forms.Form):
     stage = forms.TypedChoiceField(label="Stage", coerce=int)
     action = forms.ChoiceField(

@@ -26,6 +26,11 @@ def is_coach(user) -> bool:
     return user.is_authenticated and user.groups.filter(name=COACH_GROUP).exists()
 
 
+def coaches(user) -> bool:
+    """Whether the coach pages are hers: a coach's, or staff's."""
+    return user.is_authenticated and (user.is_staff or is_coach(user))
+
+
 def make_coach(user) -> None:
     group, _ = Group.objects.get_or_create(name=COACH_GROUP)
     user.groups.add(group)

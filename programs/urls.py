@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from programs.forms import EmailAuthenticationForm, ThrottledPasswordResetForm
+from programs.forms import ThrottledPasswordResetForm
 from programs.views import (
     accounts,
     catalogue,
@@ -45,6 +45,7 @@ urlpatterns = [
     path("coach/settings/", invitations.coach_settings, name="coach_settings"),
     path("coach/invitations/", invitations.invitations, name="invitations"),
     path("invite/<str:token>/", invitations.accept, name="accept_invitation"),
+    path("coach/clients/pause/", coaching.bulk_pause, name="bulk_pause"),
     path("coach/clients/<int:pk>/", coaching.client, name="client"),
     path("coach/clients/<int:pk>/clear-hold/", coaching.clear_hold, name="clear_hold"),
     path("coach/clients/<int:pk>/acknowledge/", coaching.acknowledge, name="acknowledge"),
@@ -69,10 +70,6 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(form_class=ThrottledPasswordResetForm),
         name="password_reset",
     ),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm),
-        name="login",
-    ),
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
 ]

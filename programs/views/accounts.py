@@ -1,4 +1,5 @@
-"""Signing up. Logging in and out and password resets are Django's own views.
+"""Signing up, and where logging in leads. Logging in and out and password resets are
+Django's own views.
 
 Sign-up never says whether an address already has an account. Every valid sign-up ends on the
 same "check your email" page, and the address gets an email either way: a new account gets a
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import send_mail
 from django.db import transaction
@@ -32,8 +34,8 @@ from django.utils.http import (
 )
 from django.views.decorators.cache import never_cache
 
-from programs import links, throttling
-from programs.forms import SignupForm
+from programs import links, roles, throttling
+from programs.forms import EmailAuthenticationForm, SignupForm
 from programs.views import invitations
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,21 @@ class ConfirmationTokens(PasswordResetTokenGenerator):
 
 
 confirmation_tokens = ConfirmationTokens()
+
+
+def landing(user) -> str:
+    """Where a log-in without a ?next= leads: a coach (or staff) to her clients, anyone else
+    to Today."""
+    return reverse("dashboard") if roles.coaches(user) else reverse("today_redirect")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in; a safe ?next= still wins (Django checks it), else `landing`."""
+
+    authentication_form = EmailAuthenticationForm
+
+    def get_default_redirect_url(self):
+        return landing(self.request.user)
 
 
 def safe_next(request, next_url: str) -> str:

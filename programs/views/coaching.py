@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -27,7 +28,7 @@ from programs import (
     schedule,
     wakeups,
 )
-from programs.forms import CoachMessageForm, CoachNoteForm, StageOverrideForm
+from programs.forms import BulkPauseForm, CoachMessageForm, CoachNoteForm, StageOverrideForm
 from programs.models import (
     CoachAction,
     Enrolment,
@@ -45,7 +46,7 @@ def coach_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not (request.user.is_staff or roles.is_coach(request.user)):
+        if not roles.coaches(request.user):
             raise PermissionDenied("This page is for coaches.")
         return view(request, *args, **kwargs)
 
@@ -235,18 +236,66 @@ def resume(request, pk):
     return _status_change(request, pk, Enrolment.resume, CoachAction.Kind.RESUMED, "Resumed.")
 
 
+def change_status(enrolment: Enrolment, actor, change, kind: str, now: datetime) -> None:
+    """Pause or resume her program (`change`), recorded as the coach's action, or neither."""
+    with transaction.atomic():
+        change(enrolment, now)
+        _record(enrolment, actor, kind, now)
+
+
 def _status_change(request, pk, change, kind, success):
     enrolment = client_enrolment(request, pk)
     now = timezone.now()
     try:
-        with transaction.atomic():
-            change(enrolment, now)
-            _record(enrolment, request.user, kind, now)
+        change_status(enrolment, request.user, change, kind, now)
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
         messages.success(request, success)
     return redirect("client", pk=enrolment.pk)
+
+
+@coach_required
+@require_POST
+def bulk_pause(request):
+    """Pause the clients chosen on the dashboard, each as if paused on her own page, in one
+    transaction. Those already paused, or whose program has ended, are named and left alone."""
+    form = BulkPauseForm(request.POST, enrolments=clients.enrolments_of(request.user))
+    if not form.is_valid():
+        messages.error(request, form.errors["clients"][0])
+        return redirect("dashboard")
+    now = timezone.now()
+    paused, already, ended = [], [], []
+    with transaction.atomic():
+        # Read again under lock, so that a pause made meanwhile is seen, not repeated.
+        chosen = (
+            form.cleaned_data["clients"]
+            .select_related("user")
+            .select_for_update(of=("self",))
+            .order_by("user__first_name", "user__last_name", "user__email")
+        )
+        for enrolment in chosen:
+            name = enrolment.user.get_full_name() or enrolment.user.email
+            if enrolment.status == Enrolment.Status.PAUSED:
+                already.append(name)
+            elif enrolment.status != Enrolment.Status.ACTIVE:
+                ended.append(name)
+            else:
+                change_status(
+                    enrolment, request.user, Enrolment.pause, CoachAction.Kind.PAUSED, now
+                )
+                paused.append(name)
+    if paused:
+        messages.success(request, f"Paused {len(paused)} client{pluralize(len(paused))}.")
+    else:
+        messages.info(request, "Nobody was paused.")
+    if already:
+        messages.info(request, f"Already paused, left as they were: {', '.join(already)}.")
+    if ended:
+        messages.warning(
+            request, f"Not paused, as their program is not active: {', '.join(ended)}."
+        )
+    return redirect("dashboard")
 
 
 @coach_required

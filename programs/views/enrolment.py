@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from programs import adherence, schedule
+from programs import adherence, roles, schedule
 from programs.forms import ClearanceForm, EnrolmentForm
 from programs.models import Enrolment, Prescription, Program, SessionLog, Stage
 from programs.views import invitations
@@ -77,12 +77,15 @@ def enrol(request, slug):
 
 @login_required
 def today_redirect(request):
-    """/today/ opens her most recent current program, or the catalogue if she has none."""
+    """/today/ opens her most recent current program; with none, a coach's dashboard or the
+    catalogue."""
     enrolment = (
         Enrolment.objects.filter(user=request.user, status__in=Enrolment.CURRENT)
         .order_by("-created_at")
         .first()
     )
+    if enrolment is None and roles.coaches(request.user):
+        return redirect("dashboard")
     if enrolment is None:
         messages.info(request, "Choose a program to begin.")
         return redirect("home")
