@@ -299,3 +299,30 @@ def test_bulk_pause_is_refused_to_an_enrollee(mother):
 
 def test_bulk_pause_takes_only_a_post(coach):
     assert logged_in(coach).get(BULK_PAUSE).status_code == 405
+
+
+# In a phone's browser
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [390, 360])
+def test_the_dashboard_fits_a_phone_and_pauses_the_chosen_clients(phone, coach, mother, width):
+    from tests.browser import accessibility_problems, overflow
+
+    amy, bea = mother("Amy"), mother("Bea")
+    mother("Cat")
+    phone.set_viewport_size({"width": width, "height": 800})
+    phone.log_in(coach)
+    assert phone.goto("/coach/").status == 200
+    assert overflow(phone) == 0
+    assert accessibility_problems(phone) == []
+    phone.get_by_label("Choose Amy").check()
+    phone.get_by_label("Choose Bea").check()
+    phone.get_by_role("button", name="Pause the chosen clients").click()
+    phone.get_by_text("Paused 2 clients.").wait_for()
+    assert overflow(phone) == 0
+    assert set(Enrolment.objects.filter(status="paused").values_list("pk", flat=True)) == {
+        amy.pk,
+        bea.pk,
+    }
