@@ -471,6 +471,15 @@ FORMS = [
         refused=error_message,
     ),
     Form(
+        "bulk_pause",
+        "coach",
+        lambda w, c: reverse("bulk_pause"),
+        lambda w: {"clients": [str(w.enrolment.pk)]},
+        {"programs.Enrolment", "programs.Pause", "programs.CoachAction"},
+        taken=by_message,
+        refused=error_message,
+    ),
+    Form(
         "coach_settings",
         "coach",
         lambda w, c: reverse("coach_settings"),
