@@ -460,6 +460,7 @@ def test_today_lists_what_the_session_email_lists(member, make_enrolment, clock,
     content = member.get(today_url(enrolment)).content.decode()
     assert _due_on_page(content) == _listed_in_email(email.body) == due
     also = _part(content, "also-heading")
+    assert ("Also on your list this week" in content) == ("Deep Core 1" not in due)
     assert ("Deep Core 1" in also) == ("Deep Core 1" not in due)
     assert "Breathing 1" not in also
 
@@ -482,3 +483,5 @@ def test_a_paused_program_has_nothing_due(member, make_enrolment, clock):
     assert _due_on_page(content) == []
     assert "Nothing is due while your program is paused." in content
     assert "Breathing 1" in _part(content, "also-heading")
+    assert "On your list this week" in content
+    assert "Also on your list this week" not in content
