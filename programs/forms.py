@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,10 @@ class TimeZoneField(forms.ChoiceField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "Your time zone")
         kwargs.setdefault("error_messages", {"required": zones.EMPTY_LABEL + "."})
+        # For static/js/enrol.js: the listed name of a zone a browser reports by an old one.
+        kwargs.setdefault(
+            "widget", forms.Select(attrs={"data-current-names": json.dumps(zones.CURRENT_NAMES)})
+        )
         super().__init__(choices=zone_choices(), required=True, **kwargs)
 
 
@@ -245,7 +250,8 @@ class CheckInForm(forms.Form):
     )
     pain = forms.TypedChoiceField(
         label="How much pain do you have now, from 0 (none) to 10 (the worst imaginable)?",
-        choices=[(n, str(n)) for n in range(11)],
+        # The ends say what they mean inside their own box, so no number is read on its own.
+        choices=[(0, "0 none"), *((n, str(n)) for n in range(1, 10)), (10, "10 worst")],
         coerce=int,
         widget=forms.RadioSelect(attrs={"class": "scale"}),
     )

@@ -1,10 +1,13 @@
 """The Today page and logging sessions from it."""
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
+from programs import delivery, planning
 from programs.models import Enrolment, Prescription, SessionLog
 
 pytestmark = pytest.mark.django_db
@@ -416,3 +419,69 @@ def test_a_clearance_after_six_weeks_needs_no_second_confirmation(member, make_e
     member.post(reverse("clearance", args=[enrolment.pk]), {"confirm": "on"})
     enrolment.refresh_from_db()
     assert enrolment.cleared_at is not None
+
+
+# The page lists what the session email lists
+
+
+def _part(content: str, heading_id: str) -> str:
+    """The page from that heading to the next h2."""
+    parts = content.split(f'id="{heading_id}"')
+    return parts[1].split("<h2")[0] if len(parts) > 1 else ""
+
+
+def _due_on_page(content: str) -> list[str]:
+    return re.findall(r"<h4>(.*?)</h4>", _part(content, "due-today-heading"))
+
+
+def _listed_in_email(body: str) -> list[str]:
+    return [line[2:].split(":")[0] for line in body.splitlines() if line.startswith("- ")]
+
+
+@pytest.mark.parametrize(
+    ("day", "due"),
+    [
+        ("2026-03-10", ["Breathing 1", "Breathing 2"]),  # a rest day for deep core
+        ("2026-03-11", ["Breathing 1", "Breathing 2", "Deep Core 1", "Deep Core 2"]),
+    ],
+)
+def test_today_lists_what_the_session_email_lists(member, make_enrolment, clock, day, due):
+    enrolment = make_enrolment(coach=None)
+    # A session the day before, so the morning's email is the session reminder, not a nudge.
+    SessionLog.objects.create(
+        enrolment=enrolment,
+        prescription=prescription("breathing"),
+        local_date=date.fromisoformat(day) - timedelta(days=1),
+    )
+    planning.plan_all(clock(f"{day} 07:00", "Europe/London"))
+    sent_at = clock(f"{day} 08:00", "Europe/London") + timedelta(seconds=30)
+    delivery.send_due(clock=lambda: sent_at)
+    [email] = [m for m in mail.outbox if m.subject == "Today's exercises"]
+    content = member.get(today_url(enrolment)).content.decode()
+    assert _due_on_page(content) == _listed_in_email(email.body) == due
+    also = _part(content, "also-heading")
+    assert ("Also on your list this week" in content) == ("Deep Core 1" not in due)
+    assert ("Deep Core 1" in also) == ("Deep Core 1" not in due)
+    assert "Breathing 1" not in also
+
+
+def test_today_shows_which_due_exercises_are_done(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    member.post(log_url(enrolment, prescription("breathing", 1)))
+    due = _part(member.get(today_url(enrolment)).content.decode(), "due-today-heading")
+    first, second = due.split('id="ex-')[1:3]
+    assert "Done today" in first and "Mark done" not in first
+    assert "Mark done" in second and "Done today" not in second
+
+
+def test_a_paused_program_has_nothing_due(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    clock("2026-03-10 09:00", "Europe/London")
+    member.post(reverse("pause", args=[enrolment.pk]))
+    content = member.get(today_url(enrolment)).content.decode()
+    assert _due_on_page(content) == []
+    assert "Nothing is due while your program is paused." in content
+    assert "Breathing 1" in _part(content, "also-heading")
+    assert "On your list this week" in content
+    assert "Also on your list this week" not in content

@@ -1,6 +1,6 @@
 """Impossible time zones and dates are refused at the edge, and her zone is never swapped."""
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -393,3 +393,19 @@ def test_the_model_refuses_what_the_admin_would(make_enrolment):
     with pytest.raises(ValidationError) as refused:
         enrolment.full_clean()
     assert set(refused.value.message_dict) == {"timezone", "start_date"}
+
+
+def test_each_old_name_points_to_a_listed_zone_of_the_same_clock():
+    listed = set(flat(zones.choices()))
+    for old, current in zones.CURRENT_NAMES.items():
+        assert current in listed, (old, current)
+        for month in (1, 7):
+            instant = datetime(2026, month, 1, 12, tzinfo=UTC)
+            offsets = {instant.astimezone(ZoneInfo(name)).utcoffset() for name in (old, current)}
+            assert len(offsets) == 1, (old, current)
+
+
+def test_the_zone_list_tells_the_enrol_script_the_current_names(member, program):
+    content = member.get(reverse("enrol", args=[program.slug])).content.decode()
+    assert "data-current-names=" in content
+    assert "Asia/Calcutta&quot;: &quot;Asia/Kolkata" in content

@@ -112,8 +112,9 @@ def today(request, pk):
 
 
 def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
-    """Group the program's stages for the Today page: today's list, earlier open stages and
-    locked ones, with what she has logged today and this week."""
+    """Group the program's stages for the Today page: what is due today (exactly the session
+    email's list, in its order: `schedule.due_today`), the rest of her daily list, earlier open
+    stages and locked ones, with what she has logged today and this week."""
     facts = enrolment.facts()
     span = schedule.week_dates(facts, snap.week, snap.today) if snap.started else None
     logs = []
@@ -125,9 +126,14 @@ def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
     for prescription_id, day in logs:
         week_done.setdefault(prescription_id, set()).add(day)
 
+    def item(prescription):
+        return _item(prescription, week_done.get(prescription.pk, set()), snap.today)
+
     focus_keys = {spec.key for spec in snap.focus}
     daily_keys = {spec.key for spec in snap.daily}
-    todays, earlier, locked, withheld = [], [], [], []
+    due_keys = [spec.key for spec in schedule.due_today(snap)]
+    stage_of: dict[int, tuple[Stage, Prescription]] = {}
+    first_week, also, earlier, locked, withheld = [], [], [], [], []
     for stage in enrolment.program.stages.all():
         state = snap.state_of(stage.pk)
         if not state.is_open:
@@ -136,18 +142,42 @@ def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
         if stage.pk not in focus_keys:
             earlier.append(stage)
             continue
-        items = [
-            _item(prescription, week_done.get(prescription.pk, set()), snap.today)
-            for prescription in stage.prescriptions.all()
-            if prescription.pk in daily_keys
+        for prescription in stage.prescriptions.all():
+            stage_of[prescription.pk] = (stage, prescription)
+        first_week.append(stage)
+        rest = [
+            item(p)
+            for p in stage.prescriptions.all()
+            if p.pk in daily_keys and p.pk not in due_keys
         ]
+        if rest:
+            also.append((stage, rest))
         withheld.extend(p.exercise for p in stage.prescriptions.all() if p.pk not in daily_keys)
-        todays.append((stage, items))
-    todays.sort(key=lambda pair: (pair[0].ongoing, -pair[0].position))
+    # Today's list in the email's order, under a heading for each stage as it comes.
+    due: list[tuple[Stage, list[dict]]] = []
+    for key in due_keys:
+        stage, prescription = stage_of[key]
+        if not due or due[-1][0] != stage:
+            due.append((stage, []))
+        due[-1][1].append(item(prescription))
     if snap.urgent:
         # Nothing to do but get help: the page shows the urgent advice alone.
-        return {"todays": [], "earlier": [], "locked": [], "withheld": []}
-    return {"todays": todays, "earlier": earlier, "locked": locked, "withheld": withheld}
+        return {
+            "due": [],
+            "also": [],
+            "first_week": [],
+            "earlier": [],
+            "locked": [],
+            "withheld": [],
+        }
+    return {
+        "due": due,
+        "also": also,
+        "first_week": first_week,
+        "earlier": earlier,
+        "locked": locked,
+        "withheld": withheld,
+    }
 
 
 def _item(prescription: Prescription, days_done: set, today) -> dict:
