@@ -224,3 +224,12 @@ def test_strained_pure():
     assert not strained([easy, GuidedResult(day, False, 3)], day)
     # Her last session counts: a later easy one lowers the flag.
     assert not strained([GuidedResult(day, True, 2), easy], day)
+
+
+def test_her_export_holds_her_guided_sessions(member, enrolment):
+    member.post(session_url(enrolment), answers(felt="easy", skip=[prescription("deep-core", 2)]))
+    data = member.get(reverse("account_export")).json()
+    (guided,) = data["enrolments"][0]["guided_sessions"]
+    assert guided["date"] == "2026-03-09" and guided["pain_after"] == 3
+    assert {"exercise": "Breathing 1", "done": True, "felt": "Easy"} in guided["exercises"]
+    assert {"exercise": "Deep Core 2", "done": False, "felt": None} in guided["exercises"]
