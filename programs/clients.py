@@ -10,10 +10,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from programs import coaching, facts, safety
-from programs.models import CheckIn, Enrolment, Notification, SessionLog
+from programs.models import (
+    CheckIn,
+    Enrolment,
+    GuidedExercise,
+    GuidedSession,
+    Notification,
+    SessionLog,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +46,7 @@ def enrolments_of(coach) -> QuerySet[Enrolment]:
 
 
 def load(enrolments: QuerySet[Enrolment], now: datetime) -> list[Row]:
-    """One row per enrolment, with flags and adherence, in seven queries."""
+    """One row per enrolment, with flags and adherence, in eight queries."""
     batch = list(
         enrolments.select_related("user", "program").prefetch_related(
             "pauses", "holds", "overrides"
@@ -67,7 +74,22 @@ def load(enrolments: QuerySet[Enrolment], now: datetime) -> list[Row]:
         .annotate(n=Count("pk"))
         .values_list("enrolment_id", "n")
     )
-    return [Row(e, _client(e, specs, now, logs, pains, failing)) for e in batch]
+    guided = guided_results(ids)
+    return [Row(e, _client(e, specs, now, logs, pains, failing, guided)) for e in batch]
+
+
+def guided_results(ids) -> dict[int, list[coaching.GuidedResult]]:
+    """Each enrolment's guided sessions, oldest first, as the coach's flags read them."""
+    results: dict[int, list[coaching.GuidedResult]] = defaultdict(list)
+    sessions = (
+        GuidedSession.objects.filter(enrolment_id__in=ids)
+        .annotate(hard=Count("exercises", filter=Q(exercises__felt=GuidedExercise.Felt.TOO_HARD)))
+        .order_by("local_date", "created_at")
+        .values_list("enrolment_id", "local_date", "hard", "pain_after")
+    )
+    for enrolment_id, day, hard, pain_after in sessions:
+        results[enrolment_id].append(coaching.GuidedResult(day, hard > 0, pain_after))
+    return results
 
 
 def urgent_hold(enrolment: Enrolment) -> bool:
@@ -75,7 +97,7 @@ def urgent_hold(enrolment: Enrolment) -> bool:
     return any(h.is_open and h.tier == safety.Tier.URGENT for h in enrolment.holds.all())
 
 
-def _client(e: Enrolment, specs, now, logs, pains, failing) -> coaching.Client:
+def _client(e: Enrolment, specs, now, logs, pains, failing, guided) -> coaching.Client:
     try:
         return coaching.client(
             e.facts(specs[e.program_id]),
@@ -84,6 +106,7 @@ def _client(e: Enrolment, specs, now, logs, pains, failing) -> coaching.Client:
             pains[e.pk],
             failing.get(e.pk, 0),
             urgent=urgent_hold(e),
+            guided=guided[e.pk],
         )
     except Exception:  # her row alone shows the problem; the rest of the page is unaffected
         log.warning("enrolment %s cannot be read by the schedule", e.pk, exc_info=True)

@@ -16,6 +16,7 @@ from programs import adherence, reminders, schedule
 
 IDLE_DAYS = reminders.NUDGE_AFTER_DAYS  # days without a session that a coach should notice
 PAIN_JUMP = 2  # points up between two check-ins that a coach should notice
+STRAIN_DAYS = 7  # how long her last guided session's "too hard" or sorer-after stays flagged
 
 
 class Flag(StrEnum):
@@ -24,6 +25,7 @@ class Flag(StrEnum):
     IDLE = "idle"
     PAIN_UP = "pain_up"
     FAILING = "failing"
+    STRAIN = "strain"  # her last guided session: an exercise too hard, or more pain after it
     BROKEN = "broken"  # her enrolment holds data the schedule cannot use (see the admin)
 
 
@@ -33,6 +35,7 @@ FLAG_LABELS = {
     Flag.IDLE: f"No session for {IDLE_DAYS}+ days",
     Flag.PAIN_UP: f"Pain up {PAIN_JUMP}+ points",
     Flag.FAILING: "Reminders failing",
+    Flag.STRAIN: "Found a session too hard or sore",
     Flag.BROKEN: "Enrolment data needs fixing",
 }
 
@@ -58,6 +61,30 @@ class Client:
         return round(100 * done / expected) if expected else 0
 
 
+@dataclass(frozen=True)
+class GuidedResult:
+    """One guided session as a coach's flags read it."""
+
+    day: date
+    too_hard: bool
+    pain_after: int | None
+
+
+def strained(guided: Sequence[GuidedResult], today: date) -> bool:
+    """Her last guided session, within STRAIN_DAYS, had an exercise she found too hard, or
+    left her PAIN_JUMP+ points sorer than the session before it. Not a red flag: a coach's
+    cue to adjust her dose."""
+    if not guided or (today - guided[-1].day).days >= STRAIN_DAYS:
+        return False
+    last = guided[-1]
+    if last.too_hard:
+        return True
+    earlier = [g.pain_after for g in guided[:-1] if g.pain_after is not None]
+    return (
+        last.pain_after is not None and bool(earlier) and last.pain_after - earlier[-1] >= PAIN_JUMP
+    )
+
+
 def flags(
     snap: schedule.Snapshot,
     start_date: date,
@@ -65,9 +92,10 @@ def flags(
     pains: Sequence[int],
     failing: int,
     urgent: bool = False,
+    guided: Sequence[GuidedResult] = (),
 ) -> tuple[Flag, ...]:
     """Which of the dashboard's flags are up for her, in order of urgency; `urgent`: her open
-    hold is tier 2."""
+    hold is tier 2; `guided`: her guided sessions, oldest first."""
     raised = []
     if snap.held:
         raised.append(Flag.URGENT if urgent else Flag.HOLD)
@@ -76,6 +104,8 @@ def flags(
         raised.append(Flag.IDLE)
     if len(pains) >= 2 and pains[-1] - pains[-2] >= PAIN_JUMP:
         raised.append(Flag.PAIN_UP)
+    if strained(guided, snap.today):
+        raised.append(Flag.STRAIN)
     if failing:
         raised.append(Flag.FAILING)
     return tuple(raised)
@@ -88,15 +118,16 @@ def client(
     pains: Sequence[int],
     failing: int,
     urgent: bool = False,
+    guided: Sequence[GuidedResult] = (),
 ) -> Client:
     """One client's row: `logs` are her (prescription, local date) pairs, `pains` her check-in
     pain scores oldest first, `failing` how many of her emails failed, `urgent` whether her
-    open hold is urgent."""
+    open hold is urgent, `guided` her guided sessions oldest first."""
     snap = schedule.snapshot(facts, now)
     last_session = max((day for _, day in logs), default=None)
     return Client(
         snapshot=snap,
-        flags=flags(snap, facts.start_date, last_session, pains, failing, urgent),
+        flags=flags(snap, facts.start_date, last_session, pains, failing, urgent, guided),
         last_7_days=adherence.last_days(facts, logs, now),
         overall=adherence.overall(adherence.weekly(facts, logs, now)),
         last_activity=last_session,

@@ -12,7 +12,14 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, Use
 from django.utils import timezone
 
 from programs import safety, zones
-from programs.models import CheckIn, CoachProfile, Enrolment, Invitation, Program
+from programs.models import (
+    CheckIn,
+    CoachProfile,
+    Enrolment,
+    GuidedExercise,
+    Invitation,
+    Program,
+)
 
 User = get_user_model()
 
@@ -357,6 +364,61 @@ class BulkPauseForm(forms.Form):
     def __init__(self, *args, enrolments, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["clients"].queryset = enrolments
+
+
+class GuidedSessionForm(forms.Form):
+    """The end of a guided session: for each exercise due today, done or skipped and how it
+    felt (needed when done), then her pain after the session if she wants to give it."""
+
+    pain_after = forms.TypedChoiceField(
+        label="Your pain now, from 0 (none) to 10 (the worst imaginable) (optional)",
+        choices=[("", "Rather not say")] + [(n, str(n)) for n in range(11)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "scale"}),
+    )
+
+    def __init__(self, *args, prescriptions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prescriptions = list(prescriptions)
+        pain = self.fields.pop("pain_after")  # asked last, after her exercises
+        for p in self.prescriptions:
+            self.fields[f"done_{p.pk}"] = forms.TypedChoiceField(
+                label=f"{p.exercise.name}: did you do it?",
+                choices=[("1", "Done"), ("0", "Skipped")],
+                coerce=lambda value: value == "1",
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": f"Say whether you did {p.exercise.name} or skipped it."
+                },
+            )
+            self.fields[f"felt_{p.pk}"] = forms.ChoiceField(
+                label=f"How did {p.exercise.name} feel?",
+                choices=GuidedExercise.Felt.choices,
+                widget=forms.RadioSelect,
+                required=False,
+            )
+        self.fields["pain_after"] = pain
+
+    def exercise_fields(self):
+        """(prescription, done field, felt field) for the template, in her list's order."""
+        return [(p, self[f"done_{p.pk}"], self[f"felt_{p.pk}"]) for p in self.prescriptions]
+
+    def clean(self):
+        cleaned = super().clean()
+        for p in self.prescriptions:
+            if cleaned.get(f"done_{p.pk}") and not cleaned.get(f"felt_{p.pk}"):
+                self.add_error(f"felt_{p.pk}", f"Say how {p.exercise.name} felt.")
+        return cleaned
+
+    def results(self) -> list[tuple]:
+        """(prescription, done, felt) for each exercise; felt is blank when skipped."""
+        data = self.cleaned_data
+        return [
+            (p, data[f"done_{p.pk}"], data[f"felt_{p.pk}"] if data[f"done_{p.pk}"] else "")
+            for p in self.prescriptions
+        ]
 
 
 class StageOverrideForm(forms.Form):

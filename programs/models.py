@@ -49,6 +49,10 @@ class Program(models.Model):
         return reverse("program_detail", args=[self.slug])
 
 
+# Exercises the guided session paces breath by breath (in, then out) rather than counting reps.
+BREATHING_EXERCISES = frozenset({"360-breathing"})
+
+
 class Exercise(models.Model):
     class Timing(models.TextChoices):
         ANY = "any", "Any time"
@@ -85,6 +89,10 @@ class Exercise(models.Model):
     @property
     def stop_if_list(self) -> list[str]:
         return _lines(self.stop_if)
+
+    @property
+    def is_breathing(self) -> bool:
+        return self.slug in BREATHING_EXERCISES
 
 
 class Stage(models.Model):
@@ -418,6 +426,60 @@ class SessionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prescription.exercise} on {self.local_date}"
+
+
+class GuidedSession(models.Model):
+    """One guided session she went through: how each exercise went, and her pain after it.
+    The exercises she did are also logged as SessionLog rows, which adherence counts."""
+
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.CASCADE, related_name="guided_sessions"
+    )
+    local_date = models.DateField()
+    pain_after = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["local_date", "created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(pain_after__lte=10), name="guided_pain_after_0_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Guided session on {self.local_date}"
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for e in self.exercises.all() if e.done)
+
+    @property
+    def too_hard(self) -> list:
+        return [e for e in self.exercises.all() if e.felt == GuidedExercise.Felt.TOO_HARD]
+
+
+class GuidedExercise(models.Model):
+    class Felt(models.TextChoices):
+        EASY = "easy", "Easy"
+        RIGHT = "right", "About right"
+        TOO_HARD = "too_hard", "Too hard"
+
+    session = models.ForeignKey(GuidedSession, on_delete=models.CASCADE, related_name="exercises")
+    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="guided")
+    done = models.BooleanField()
+    felt = models.CharField(max_length=10, choices=Felt, blank=True)
+
+    class Meta:
+        ordering = ["session", "prescription__stage__position", "prescription__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "prescription"], name="guided_exercise_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prescription.exercise}: {'done' if self.done else 'skipped'}"
 
 
 def _save_marked(instance, save, args, kwargs) -> None:

@@ -29,6 +29,7 @@ urlpatterns = [
         enrolment.log_session,
         name="log_session",
     ),
+    path("enrolments/<int:pk>/session/", enrolment.guided_session, name="guided_session"),
     path("enrolments/<int:pk>/clearance/", enrolment.confirm_clearance, name="clearance"),
     path("enrolments/<int:pk>/pause/", enrolment.pause, name="pause"),
     path("enrolments/<int:pk>/resume/", enrolment.resume, name="resume"),

@@ -321,7 +321,8 @@ def test_the_dashboard_fits_a_phone_and_pauses_the_chosen_clients(phone, coach, 
     phone.get_by_label("Choose Bea").check()
     phone.get_by_role("button", name="Pause the chosen clients").click()
     phone.get_by_text("Paused 2 clients.").wait_for()
-    assert overflow(phone) == 0
+    phone.wait_for_load_state("load")
+    assert overflow(phone) == 0, overflow(phone)
     assert set(Enrolment.objects.filter(status="paused").values_list("pk", flat=True)) == {
         amy.pk,
         bea.pk,

@@ -1,10 +1,11 @@
 """Her account: everything we hold about her as one JSON file, and deleting it all.
 
-The export holds her profile, enrolments (each naming her coach), pauses, sessions, check-ins
-with every answer, holds, what her coach did to her program and the messages her coach sent
-her, and when each email to her went out (kind, when, status; never its content). It holds no
-one else's data beyond her coach's name: not who cleared a hold, and not her coach's private
-notes, which are the coach's working notes (they are deleted with her account all the same).
+The export holds her profile, enrolments (each naming her coach), pauses, sessions, guided
+sessions (how each exercise felt, her pain after), check-ins with every answer, holds, what
+her coach did to her program and the messages her coach sent her, and when each email to her
+went out (kind, when, status; never its content). It holds no one else's data beyond her
+coach's name: not who cleared a hold, and not her coach's private notes, which are the
+coach's working notes (they are deleted with her account all the same).
 
 She may remove her coach from an enrolment at any time: the coach loses the client page and
 the dashboard row at once, and the removal is recorded (CoachAction.Kind.REMOVED_COACH).
@@ -165,6 +166,7 @@ def export_data(user, now: datetime) -> dict:
                 "sessions",
                 queryset=SessionLog.objects.select_related("prescription__exercise"),
             ),
+            "guided_sessions__exercises__prescription__exercise",
             "checkins",
             "holds__checkin",
             Prefetch("actions", queryset=CoachAction.objects.exclude(kind=CoachAction.Kind.NOTE)),
@@ -231,6 +233,22 @@ def _enrolment(e: Enrolment) -> dict:
                 "logged_at": _when(s.created_at),
             }
             for s in e.sessions.all()
+        ],
+        "guided_sessions": [
+            {
+                "date": g.local_date.isoformat(),
+                "pain_after": g.pain_after,
+                "saved_at": _when(g.created_at),
+                "exercises": [
+                    {
+                        "exercise": row.prescription.exercise.name,
+                        "done": row.done,
+                        "felt": row.get_felt_display() if row.felt else None,
+                    }
+                    for row in g.exercises.all()
+                ],
+            }
+            for g in e.guided_sessions.all()
         ],
         "checkins": [
             {

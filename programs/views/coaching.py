@@ -88,7 +88,23 @@ def client(request, pk):
     checkin_list = list(enrolment.checkins.order_by("-submitted_at"))
     pains = [c.pain for c in reversed(checkin_list)]
     failing = enrolment.notifications.filter(status=Notification.Status.FAILED).count()
-    summary = coaching.client(facts, now, logs, pains, failing, clients.urgent_hold(enrolment))
+    guided = list(
+        enrolment.guided_sessions.order_by("-local_date", "-created_at").prefetch_related(
+            "exercises__prescription__exercise"
+        )
+    )
+    summary = coaching.client(
+        facts,
+        now,
+        logs,
+        pains,
+        failing,
+        clients.urgent_hold(enrolment),
+        guided=[
+            coaching.GuidedResult(g.local_date, bool(g.too_hard), g.pain_after)
+            for g in reversed(guided)
+        ],
+    )
     tallies = adherence.weekly(facts, logs, now)
     notifications = list(
         enrolment.notifications.filter(
@@ -108,6 +124,7 @@ def client(request, pk):
         "pain_chart": charts.pain_line(pains, width=320, height=80),
         "adherence_chart": charts.percent_bars([t.percent for t in tallies], width=320),
         "tallies": tallies,
+        "guided": guided,
         "checkins": [_answers(c) for c in checkin_list],
         "timeline": _timeline(enrolment, logs, checkin_list, notifications, actions),
         "stages": [
@@ -148,6 +165,7 @@ def _without_health_data(context: dict) -> None:
     context["hold"] = None
     context["pain_chart"] = None
     context["checkins"] = []
+    context["guided"] = []
     context["timeline"] = [e for e in context["timeline"] if e["kind"] in NEUTRAL_ENTRIES]
 
 

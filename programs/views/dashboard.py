@@ -53,6 +53,7 @@ URGENCY = (
     Flag.URGENT,
     Flag.HOLD,
     Flag.PAIN_UP,
+    Flag.STRAIN,
     Flag.IDLE,
     Flag.FAILING,
     Flag.BROKEN,

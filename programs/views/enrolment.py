@@ -13,8 +13,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from programs import adherence, roles, schedule
-from programs.forms import ClearanceForm, EnrolmentForm
-from programs.models import Enrolment, Prescription, Program, SessionLog, Stage
+from programs.forms import ClearanceForm, EnrolmentForm, GuidedSessionForm
+from programs.models import (
+    Enrolment,
+    GuidedExercise,
+    GuidedSession,
+    Prescription,
+    Program,
+    SessionLog,
+    Stage,
+)
 from programs.views import invitations
 
 
@@ -106,6 +114,9 @@ def today(request, pk):
         "snap": snap,
         "hold": hold,
         "clearance_form": ClearanceForm(early=schedule.before_six_weeks(facts, now)),
+        "session_ready": enrolment.is_current
+        and not _why_no_session(enrolment, snap)
+        and bool(schedule.due_today(snap)),
         **_today_lists(enrolment, snap),
     }
     return render(request, "programs/today.html", context)
@@ -229,6 +240,16 @@ def log_session(request, pk, prescription_pk):
 
 
 def _why_cannot_log(enrolment: Enrolment, snap: schedule.Snapshot, prescription) -> str:
+    if problem := _why_no_session(enrolment, snap):
+        return problem
+    if not snap.state_of(prescription.stage_id).is_open:
+        return "That stage is not open yet."
+    if prescription.exercise.lifting and not any(p.key == prescription.pk for p in snap.daily):
+        return "After a caesarean, lifting waits until you have been cleared to exercise."
+    return ""
+
+
+def _why_no_session(enrolment: Enrolment, snap: schedule.Snapshot) -> str:
     if enrolment.status == Enrolment.Status.WITHDRAWN:
         return "You have left this program."
     if snap.urgent:
@@ -240,11 +261,63 @@ def _why_cannot_log(enrolment: Enrolment, snap: schedule.Snapshot, prescription)
         return "Your program is paused. Resume it to log sessions."
     if not snap.started:
         return "Your program has not started yet."
-    if not snap.state_of(prescription.stage_id).is_open:
-        return "That stage is not open yet."
-    if prescription.exercise.lifting and not any(p.key == prescription.pk for p in snap.daily):
-        return "After a caesarean, lifting waits until you have been cleared to exercise."
     return ""
+
+
+@login_required
+def guided_session(request, pk):
+    """Today's session one exercise at a time (static/js/guided.js paces it; without
+    JavaScript the page is one long form), then how each exercise went."""
+    enrolment = _own_enrolment(request, pk)
+    if broken := unreadable(request, enrolment):
+        return broken
+    snap = schedule.snapshot(enrolment.facts(), timezone.now())
+    if problem := _why_no_session(enrolment, snap):
+        messages.error(request, problem)
+        return redirect(enrolment)
+    prescriptions = _due_today(enrolment, snap)
+    if not prescriptions:
+        messages.info(request, "Nothing is due today: enjoy the rest day.")
+        return redirect(enrolment)
+    form = GuidedSessionForm(
+        request.POST if request.method == "POST" else None, prescriptions=prescriptions
+    )
+    if request.method == "POST" and form.is_valid():
+        done = _save_guided(enrolment, snap.today, form)
+        messages.success(
+            request, f"Session saved: {done} of {len(prescriptions)} exercises done today."
+        )
+        return redirect(enrolment)
+    context = {"enrolment": enrolment, "snap": snap, "form": form, "steps": prescriptions}
+    return render(request, "programs/guided.html", context)
+
+
+def _due_today(enrolment: Enrolment, snap: schedule.Snapshot) -> list[Prescription]:
+    """Her prescriptions due today, in the order her session email lists them."""
+    by_key = {
+        p.pk: p for stage in enrolment.program.stages.all() for p in stage.prescriptions.all()
+    }
+    return [by_key[spec.key] for spec in schedule.due_today(snap) if spec.key in by_key]
+
+
+def _save_guided(enrolment: Enrolment, today, form: GuidedSessionForm) -> int:
+    """The session, a row per exercise, and a SessionLog for each one done (adherence counts
+    those), all or nothing. Returns how many she did."""
+    results = form.results()
+    with transaction.atomic():
+        session = GuidedSession.objects.create(
+            enrolment=enrolment, local_date=today, pain_after=form.cleaned_data["pain_after"]
+        )
+        GuidedExercise.objects.bulk_create(
+            GuidedExercise(session=session, prescription=p, done=done, felt=felt)
+            for p, done, felt in results
+        )
+        for p, done, _ in results:
+            if done:
+                SessionLog.objects.get_or_create(
+                    enrolment=enrolment, prescription=p, local_date=today
+                )
+    return sum(1 for _, done, _ in results if done)
 
 
 @login_required
@@ -280,6 +353,9 @@ def progress(request, pk):
         "snap": snap,
         "weeks": weeks,
         "total_logged": len(logs),
+        "guided": enrolment.guided_sessions.order_by("-local_date", "-created_at").prefetch_related(
+            "exercises__prescription__exercise"
+        )[:10],
         "closed": closed if enrolment.is_current else [],
     }
     return render(request, "programs/progress.html", context)
