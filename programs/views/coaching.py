@@ -306,7 +306,7 @@ def bulk_pause(request):
     if paused:
         messages.success(request, f"Paused {len(paused)} client{pluralize(len(paused))}.")
     else:
-        messages.info(request, "Nobody was paused.")
+        messages.error(request, "Nobody was paused.")
     if already:
         messages.info(request, f"Already paused, left as they were: {', '.join(already)}.")
     if ended:
