@@ -397,9 +397,24 @@ def message(request, pk):
 def acknowledge(request, pk):
     """She has been seen to: recorded on her hold and in her timeline; the hold stays."""
     enrolment = client_enrolment(request, pk)
-    if enrolment.coach_id != request.user.pk and not request.user.has_perm("programs.view_checkin"):
+    if not roles.sees_health_data(request.user, enrolment):
         messages.error(request, "Only her coach or clinical staff can acknowledge her alert.")
-        return redirect("client", pk=enrolment.pk)
+    else:
+        acknowledge_and_say(request, enrolment, "Clear the hold once it is safe.")
+    return redirect("client", pk=enrolment.pk)
+
+
+def acknowledge_and_say(request, enrolment, then: str) -> None:
+    """Acknowledge her alert as this user, and say what happened (the client and triage pages)."""
+    try:
+        _, done = alerts.acknowledge(enrolment, request.user, timezone.now())
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        if done:
+            messages.success(request, f"Alert acknowledged. {then}")
+        else:
+            messages.info(request, "That alert was already acknowledged.")
     try:
         _, done = alerts.acknowledge(enrolment, request.user, timezone.now())
     except ValidationError as error:

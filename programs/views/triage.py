@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,13 +17,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from programs import alerts
+from programs import roles
 from programs.models import Enrolment, Hold
+from programs.views.coaching import acknowledge_and_say
 from programs.views.status import staff_required
 
 PER_PAGE = 50
 # Holds are health data: staff see them only with the clinical permission (see programs.roles).
-HEALTH_PERMISSION = "programs.view_checkin"
 
 
 def open_holds():
@@ -39,7 +38,7 @@ def open_holds():
 @never_cache
 @staff_required
 def triage(request):
-    allowed = request.user.has_perm(HEALTH_PERMISSION)
+    allowed = request.user.has_perm(roles.HEALTH_PERMISSION)
     page = None
     if allowed:
         page = Paginator(open_holds(), PER_PAGE).get_page(request.GET.get("page"))
@@ -59,19 +58,11 @@ def triage(request):
 @staff_required
 def acknowledge(request, pk):
     """Acknowledge a client's alert from the triage page, and come back to the same page."""
-    if not request.user.has_perm(HEALTH_PERMISSION):
+    if not request.user.has_perm(roles.HEALTH_PERMISSION):
         messages.error(request, "Only clinical staff can acknowledge alerts.")
         return redirect("triage")
     enrolment = get_object_or_404(Enrolment, pk=pk)
-    try:
-        _, done = alerts.acknowledge(enrolment, request.user, timezone.now())
-    except ValidationError as error:
-        messages.error(request, error.messages[0])
-    else:
-        if done:
-            messages.success(request, "Alert acknowledged. The hold stays until it is cleared.")
-        else:
-            messages.info(request, "That alert was already acknowledged.")
+    acknowledge_and_say(request, enrolment, "The hold stays until it is cleared.")
     page = request.POST.get("page", "")
     url = reverse("triage")
     return redirect(f"{url}?page={int(page)}" if page.isdigit() else url)
