@@ -10,6 +10,8 @@ from programs.models import (
     CoachProfile,
     Enrolment,
     Exercise,
+    GuidedExercise,
+    GuidedSession,
     Hold,
     Notification,
     Pause,
@@ -167,6 +169,23 @@ class HoldAdmin(admin.ModelAdmin):
             checkins.clear_hold(hold.enrolment, request.user, timezone.now())
             cleared += 1
         self.message_user(request, f"{cleared} hold(s) cleared.")
+
+
+class GuidedExerciseInline(admin.TabularInline):
+    model = GuidedExercise
+    extra = 0
+    raw_id_fields = ["prescription"]
+
+
+@admin.register(GuidedSession)
+class GuidedSessionAdmin(admin.ModelAdmin):
+    """Her guided sessions, as she recorded them (health data: her pain after the session)."""
+
+    list_display = ["enrolment", "local_date", "pain_after", "created_at"]
+    list_select_related = ["enrolment__user", "enrolment__program"]
+    raw_id_fields = ["enrolment"]
+    date_hierarchy = "local_date"
+    inlines = [GuidedExerciseInline]
 
 
 @admin.register(CheckIn)

@@ -16,7 +16,9 @@ def staff(client):
     return client
 
 
-@pytest.mark.parametrize("model", ["program", "stage", "exercise", "enrolment", "sessionlog"])
+@pytest.mark.parametrize(
+    "model", ["program", "stage", "exercise", "enrolment", "sessionlog", "guidedsession"]
+)
 def test_every_admin_list_and_add_page_loads(staff, program, make_enrolment, model):
     make_enrolment()
     assert staff.get(reverse(f"admin:programs_{model}_changelist")).status_code == 200
