@@ -30,7 +30,6 @@ from django.db.models import Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from programs import notifications, safety
@@ -58,7 +57,6 @@ class DeleteAccountForm(forms.Form):
 
 
 @login_required
-@never_cache
 def account(request):
     coached = (
         Enrolment.objects.filter(user=request.user, coach__isnull=False)
@@ -74,7 +72,6 @@ def coach_name(coach) -> str:
 
 
 @login_required
-@never_cache
 @require_http_methods(["GET", "POST"])
 def remove_coach(request, pk):
     """Her coach stops seeing her: GET asks, POST does it. Hers only; anyone else's is 404."""
@@ -111,7 +108,6 @@ def remove_coach(request, pk):
 
 
 @login_required
-@never_cache
 def export(request):
     now = timezone.now()
     response = JsonResponse(
@@ -122,7 +118,6 @@ def export(request):
 
 
 @login_required
-@never_cache
 def delete(request):
     form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():

@@ -32,7 +32,6 @@ from django.utils.http import (
     urlsafe_base64_decode,
     urlsafe_base64_encode,
 )
-from django.views.decorators.cache import never_cache
 
 from programs import links, roles, throttling
 from programs.forms import EmailAuthenticationForm, SignupForm
@@ -139,7 +138,6 @@ def _send(user, kind: str, next_url: str) -> None:
         log.warning("could not email sign-up %s to user %s", kind, user.pk, exc_info=True)
 
 
-@never_cache
 def signup_confirm(request, uidb64, token):
     """GET asks, POST confirms: a mail scanner that opens the link confirms nothing."""
     try:

@@ -19,7 +19,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from programs import status
@@ -40,14 +39,12 @@ def staff_required(view):
 
 
 @require_safe
-@never_cache
 @staff_required
 def status_page(request):
     return render(request, "status.html", {"status": status.report(timezone.now())})
 
 
 @require_safe
-@never_cache
 def status_json(request):
     """The figures for a monitoring tool: 200 when all is well, 503 when not."""
     if not (request.user.is_staff or _has_token(request)):

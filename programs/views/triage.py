@@ -14,7 +14,6 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from programs import roles
@@ -35,7 +34,6 @@ def open_holds():
 
 
 @require_safe
-@never_cache
 @staff_required
 def triage(request):
     allowed = request.user.has_perm(roles.HEALTH_PERMISSION)
