@@ -7,6 +7,7 @@ module, from the facts kept here (start date, time zone, pauses, clearance).
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -267,6 +268,9 @@ class Enrolment(models.Model):
     )
     plan_error = models.TextField(blank=True, editable=False)
     plan_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A new random value whenever she is marked for planning: an email prepared ahead is sent as
+    # prepared only while this still holds the value it was prepared under.
+    version = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -485,9 +489,13 @@ class GuidedExercise(models.Model):
 def _save_marked(instance, save, args, kwargs) -> None:
     """Save a row whose emails are planned ahead, marked to be planned again (its
     planned_until emptied), even when only some fields are saved."""
+    marked = ["planned_until"]
     instance.planned_until = None
+    if isinstance(instance, Enrolment):
+        instance.version = new_version()
+        marked.append("version")
     if kwargs.get("update_fields") is not None:
-        kwargs["update_fields"] = {*kwargs["update_fields"], "planned_until"}
+        kwargs["update_fields"] = {*kwargs["update_fields"], *marked}
     save(*args, **kwargs)
 
 
@@ -620,6 +628,11 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The email as rendered shortly before it falls due (programs.preparation), the address it
+    # was rendered for, and her enrolment's version then; emptied once the row is sent.
+    prepared = models.BinaryField(null=True, editable=False)
+    prepared_to = models.EmailField(blank=True, editable=False)
+    prepared_version = models.BigIntegerField(null=True, editable=False)
 
     class Meta:
         ordering = ["due_at"]
@@ -796,12 +809,18 @@ class Heartbeat(models.Model):
 # her own row; these cover the rows around it, from views, the admin or anywhere else.
 
 
+def new_version() -> int:
+    """A value her enrolment's version has almost surely never held: random, not counted up, so
+    two changes saved at once from the same stale copy still differ from what came before."""
+    return secrets.randbits(62)
+
+
 def mark_for_planning(enrolment_ids) -> None:
     """Her (their) planned emails are out of date: plan again now."""
     ids = [pk for pk in enrolment_ids if pk is not None]
     if not ids:
         return
-    Enrolment.objects.filter(pk__in=ids).update(planned_until=None)
+    Enrolment.objects.filter(pk__in=ids).update(planned_until=None, version=new_version())
     for pk in ids:
         wakeups.replan_on_commit(pk)
 
@@ -839,7 +858,7 @@ def _program_changed(sender, instance, **kwargs):
     else:
         programs = Stage.objects.filter(pk=instance.stage_id).values("program_id")
     Enrolment.objects.filter(program_id__in=programs, status__in=Enrolment.CURRENT).update(
-        planned_until=None
+        planned_until=None, version=new_version()
     )
 
 
