@@ -58,6 +58,11 @@ DEFINITIONS: tuple[tuple[str, str, str], ...] = (
     ("replan_rows", "2. Full re-plan of N={n}: outbox rows created", ""),
     ("dispatch_1_sender", "3. Dispatch, 1 sender: messages per second", "msg/s"),
     ("dispatch_4_senders", "3. Dispatch, 4 sender processes: messages per second", "msg/s"),
+    (
+        "dispatch_built",
+        "3. Dispatch, 1 sender, emails built as they go (not prepared): messages per second",
+        "msg/s",
+    ),
     ("rush_p50", "4. Rush of {rush} at one instant: lateness p50", "s"),
     ("rush_p99", "4. Rush of {rush} at one instant: lateness p99", "s"),
     ("rush_max", "4. Rush of {rush} at one instant: lateness max", "s"),

@@ -143,6 +143,7 @@ def build(
                 "email_checkin": rng.random() > 0.05,
                 "planned_until": planned_until[i] if planned_until is not None else None,
                 "plan_error": "",
+                "version": 0,
             }
         )
     cohort = _insert(program, prefix, specs, rng)
@@ -183,6 +184,7 @@ def build_one_instant(
             "email_checkin": True,
             "planned_until": None,
             "plan_error": "",
+            "version": 0,
         }
         for _ in range(count)
     ]
@@ -256,6 +258,7 @@ ENROLMENT_FIELDS = [
     "email_checkin",
     "planned_until",
     "plan_error",
+    "version",
 ]
 
 

@@ -176,12 +176,15 @@ enrolment is planned 48 hours ahead. The anchor is one process planning a sample
 in-process, scaled to N.
 
 **3. Dispatch.** An SMTP sink (aiosmtpd, a process of its own, that only records each
-message's arrival and Message-ID) listens on 127.0.0.1. Two groups of M enrollees have their
-reminder at an instant just past, planned by the worker, so 2 × M real session reminders are
-due. The anchor is plain `smtplib.SMTP` sending M pre-built copies of one real session reminder
+message's arrival and Message-ID) listens on 127.0.0.1. Three groups of M enrollees have
+their reminder at an instant just past, planned by the worker, so 3 × M real session reminders
+are due. The first two groups' emails are prepared ahead (`preparation.prepare`, timed in one
+process), as the preparation sweep has workers do in the ten minutes before their moment. The
+anchor is plain `smtplib.SMTP` sending M pre-built copies of one real session reminder
 (rendered by the application) over one connection, once before and once after the application
-sends, averaged. `delivery.send_due()` in one process sends the first M; then 4 sender
-processes, started together after their start-up, send the rest.
+sends, averaged. `delivery.send_due()` in one process sends the first group; then 4 sender
+processes, started together after their start-up, send the second; last, one process sends the
+third group, whose emails were never prepared and are built as they go.
 
 **4. The 08:00 rush.** A cohort in one zone (`Asia/Kolkata`) whose reminder falls at one
 instant: the benchmark picks that instant a little ahead (after the time planning them should

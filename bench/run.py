@@ -72,7 +72,12 @@ def main(config_path: Path) -> int:
     steps: list[tuple[str, tuple[str, ...], Callable, float]] = [
         ("sweep", ("sweep_examined", "sweep_seconds", "sweep_queries"), sweep.measure, 10),
         ("re-plan", ("replan_seconds", "replan_rows"), replan.measure, 90),
-        ("dispatch", ("dispatch_1_sender", "dispatch_4_senders"), dispatch.measure, 120),
+        (
+            "dispatch",
+            ("dispatch_1_sender", "dispatch_4_senders", "dispatch_built"),
+            dispatch.measure,
+            120,
+        ),
         ("rush", ("rush_p50", "rush_p99", "rush_max", "worker_rss_growth"), rush.measure, 150),
         ("claim query", ("claim_query_ms",), claim_query.measure, 60),
         (

@@ -5,9 +5,11 @@ Delivery: claiming due outbox rows and sending them, each at most once.
   the same row; a row whose sender died is taken again once its lease runs out.
 - `deliver` re-checks each claimed row against its kind's declaration
   (`programs.notifications`), sends it over one SMTP connection and records the outcome as
-  soon as the server has answered. Temporary failures retry with exponential backoff, up to a
-  limit; permanent ones fail at once, keeping the error. A row that cannot be built (her data
-  is broken, a template fails) fails alone, with its error; the rest of the batch goes on.
+  soon as the server has answered. A row whose email was prepared ahead and still holds
+  (`programs.preparation`) goes out as prepared; any other is built now. Temporary failures
+  retry with exponential backoff, up to a limit; permanent ones fail at once, keeping the error.
+  A row that cannot be built (her data is broken, a template fails) fails alone, with its
+  error; the rest of the batch goes on.
 
 Each batch costs a fixed number of queries, plus one primary-key update per message (its
 receipt, written before the next message goes, so a crash can repeat at most the message in
@@ -27,11 +29,15 @@ from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from functools import lru_cache
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends import smtp
+from django.core.mail.message import sanitize_address
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
-from django.db.models import BooleanField, F, Q
+from django.db.models import BooleanField, F, Q, prefetch_related_objects
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -43,6 +49,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_CAP = timedelta(hours=1)
 Status = Notification.Status
+FINAL = (Status.SENT, Status.FAILED, Status.CANCELLED)
 
 
 def lease() -> timedelta:
@@ -100,7 +107,6 @@ def claim(now: datetime, limit: int) -> list[Notification]:
     return list(
         Notification.objects.filter(claim=token, status=Status.SENDING)
         .select_related("enrolment__program", "enrolment__user", "enrolment__coach", "recipient")
-        .prefetch_related("enrolment__pauses", "enrolment__holds", "enrolment__overrides")
         .order_by("due_at")
     )
 
@@ -182,8 +188,12 @@ class Batch:
 
     @classmethod
     def load(cls, rows: list[Notification], now: datetime) -> Batch:
-        specs = facts.program_specs({r.enrolment.program_id for r in rows if r.enrolment})
-        enrolments = list({r.enrolment_id: r.enrolment for r in rows if r.enrolment}.values())
+        # An email prepared ahead that still holds needs nothing more: her facts are loaded
+        # only for the rest.
+        fresh = [r for r in rows if r.enrolment and r.prepared_message() is None]
+        enrolments = list({r.enrolment_id: r.enrolment for r in fresh}.values())
+        prefetch_related_objects(enrolments, "pauses", "holds", "overrides")
+        specs = facts.program_specs({e.program_id for e in enrolments})
         recipients, broken = facts.recipients(enrolments, specs)
         # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
         coaches = {r.recipient_id for r in rows if r.kind == notifications.COACH_DIGEST.key}
@@ -213,9 +223,16 @@ def _deliver_one(row, batch: Batch, connection, now: datetime, report: DeliveryR
     could not be reached."""
     summary = batch.summaries.get(row.recipient_id)
     recipient = batch.recipients.get(row.enrolment_id)
+    prepared = row.prepared_message()
     try:
-        wanted = _still_wanted(row, recipient, now, summary, batch.broken, batch.unacknowledged)
-        message = wanted and emails.build(row, recipient, batch.content, summary)
+        if prepared is not None:
+            # Nothing she did since it was prepared (her version is unchanged): only lateness
+            # can still stop it.
+            wanted = not row.spec.is_stale(now - row.scheduled_for)
+            message = Prepared(row.to_address, prepared)
+        else:
+            wanted = _still_wanted(row, recipient, now, summary, batch.broken, batch.unacknowledged)
+            message = wanted and emails.build(row, recipient, batch.content, summary)
     except Exception as error:  # this row alone: her data or its template is at fault
         _finish(row, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}")
         report.failed += 1
@@ -284,7 +301,15 @@ def _send(connection, message) -> None:
             # Django closes after each call a connection it opened itself: open it here, once
             # for the whole batch.
             connection.open()
-        sent = connection.send_messages([message])
+        if isinstance(message, Prepared) and isinstance(connection, smtp.EmailBackend):
+            to = sanitize_address(message.to, settings.DEFAULT_CHARSET)
+            connection.connection.sendmail(
+                _envelope(settings.DEFAULT_FROM_EMAIL), [to], message.data
+            )
+            sent = 1
+        else:
+            email = message.as_email() if isinstance(message, Prepared) else message
+            sent = connection.send_messages([email])
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         kind = PermanentFailure if all(code >= 500 for code in codes) else TemporaryFailure
@@ -297,6 +322,42 @@ def _send(connection, message) -> None:
         raise TemporaryFailure(f"connection: {type(error).__name__}: {error}") from error
     if sent != 1:
         raise TemporaryFailure("the mail backend did not accept the message")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An email prepared ahead (`programs.preparation`): over SMTP, the bytes go out as they
+    are."""
+
+    to: str
+    data: bytes
+
+    def as_email(self) -> EmailMultiAlternatives:
+        """The same email parsed back, for the other mail backends (a file or the console in
+        development, memory in tests)."""
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        copy = EmailMultiAlternatives(
+            subject=str(parsed["Subject"]),
+            body=_text_of(parsed.get_body(("plain",))),
+            to=[self.to],
+            headers={h: str(parsed[h]) for h in KEPT_HEADERS if parsed[h] is not None},
+        )
+        html = parsed.get_body(("html",))
+        if html is not None:
+            copy.attach_alternative(_text_of(html), "text/html")
+        return copy
+
+
+def _text_of(part) -> str:
+    return part.get_content().replace("\r\n", "\n")
+
+
+KEPT_HEADERS = ("Message-ID", "Date", "List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+@lru_cache(maxsize=4)
+def _envelope(address: str) -> str:
+    return sanitize_address(address, settings.DEFAULT_CHARSET)
 
 
 def _text(value) -> str:
@@ -338,6 +399,8 @@ def _finish(row: Notification, **changes) -> None:
     failover), keep trying, on a new connection each time, for as long as the lease is ours,
     rather than leave the row to be claimed and sent again once the lease runs out.
     """
+    if changes["status"] in FINAL and row.prepared is not None:
+        changes["prepared"] = None  # its bytes have no use once it is settled
     pause = 0.1
     while True:
         try:

@@ -8,6 +8,7 @@ says only that a client needs her attention, with a link to log in and see.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -63,14 +64,15 @@ def build(
 ) -> EmailMultiAlternatives:
     """The email for one outbox row, as of the moment it fell due."""
     kind = row.spec
+    to = row.to_address
     # An address with no account behind it (the clinic's) is greeted by no name.
-    to = row.recipient.email if row.recipient else row.address
     context = {
         "kind": kind.key,
         "name": row.recipient.first_name if row.recipient else "",
         "site_name": settings.SITE_NAME,
     }
-    headers = {"Message-ID": message_id(row)}
+    # Dated for its moment, not for when it was rendered, which may be a few minutes earlier.
+    headers = {"Message-ID": message_id(row), "Date": format_datetime(row.scheduled_for)}
     if kind == notifications.COACH_DIGEST:
         context.update(_digest(summary))
         return render(kind, context, to, headers)

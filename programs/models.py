@@ -669,6 +669,21 @@ class Notification(models.Model):
         return f"{self.get_kind_display()} {self.key} ({self.status})"
 
     @property
+    def to_address(self) -> str:
+        """Where it goes now: her account's address, or the address stored for a row with no
+        account behind it (the clinic's)."""
+        return self.recipient.email if self.recipient else self.address
+
+    def prepared_message(self) -> bytes | None:
+        """The email prepared ahead, if it still holds: rendered under her enrolment's current
+        version, for the address she has now."""
+        if self.prepared is None or self.enrolment is None:
+            return None
+        if self.prepared_version != self.enrolment.version or self.prepared_to != self.to_address:
+            return None
+        return bytes(self.prepared)
+
+    @property
     def spec(self) -> notifications.Kind:
         return notifications.kind(self.kind)
 

@@ -72,6 +72,12 @@ class Kind:
     def template(self) -> str:
         return f"emails/{self.key}"
 
+    @property
+    def prepared_ahead(self) -> bool:
+        """Rendered a few minutes before it falls due (`programs.preparation`): the kinds sent
+        in bulk at her reminder time, whose content changes only when her schedule does."""
+        return self.planner == Planner.SCHEDULE
+
     def is_stale(self, late_by: timedelta) -> bool:
         return self.fresh_for is not None and late_by > self.fresh_for
 

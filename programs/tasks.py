@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
-from programs import delivery, planning
+from programs import delivery, planning, preparation
 from programs.models import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,22 @@ def plan_enrolments(ids: list[int]) -> dict:
 def plan_coach_digests(coach_ids: list[int]) -> dict:
     """Plan these coaches' digests, after they changed their settings."""
     return vars(planning.plan_digests_for(coach_ids, timezone.now()))
+
+
+@shared_task(**RETRY)
+def prepare_sweep() -> dict:
+    """Hand out, in batches, the scheduled emails falling due within the preparation window."""
+    started = timezone.now()
+    report = preparation.sweep(started, hand_out=lambda ids: prepare_notifications.delay(ids))
+    # The heartbeat also holds where this sweep stopped, for the next one to go on from there.
+    Heartbeat.record(preparation.JOB, started, timezone.now(), **vars(report))
+    return vars(report)
+
+
+@shared_task(**RETRY)
+def prepare_notifications(ids: list[int]) -> dict:
+    """Render these rows' emails ahead of their moment."""
+    return vars(preparation.prepare(ids, timezone.now()))
 
 
 def tick() -> timedelta:

@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DISPATCH_SECONDS,
         "options": {"expires": 9},
     },
+    "prepare-notifications": {
+        "task": "programs.tasks.prepare_sweep",
+        "schedule": float(os.environ.get("PREPARE_SWEEP_SECONDS", "60")),
+        "options": {"expires": 55},
+    },
 }
 
 # Planning (programs.planning): enrolments per batch task, at most how many batches one sweep
@@ -228,6 +233,11 @@ OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
 # How long a sender's claim on a row lasts: longer than any task may run (CELERY_TASK_TIME_LIMIT),
 # so only a dead sender's rows are ever taken again.
 OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "600"))
+# Preparing ahead (programs.preparation): scheduled emails are rendered this long before they
+# fall due, in batches of this many rows, at most this many batches per sweep.
+PREPARE_AHEAD_SECONDS = float(os.environ.get("PREPARE_AHEAD_SECONDS", "600"))
+PREPARE_BATCH = int(os.environ.get("PREPARE_BATCH", "500"))
+PREPARE_MAX_BATCHES_PER_SWEEP = int(os.environ.get("PREPARE_MAX_BATCHES_PER_SWEEP", "400"))
 # The status page (/status/, /status.json): the dispatch heartbeat counts as stale after this
 # long, and monitoring may read the JSON with "Authorization: Bearer <STATUS_TOKEN>".
 STATUS_STALE_SECONDS = float(os.environ.get("STATUS_STALE_SECONDS", "60"))

@@ -385,3 +385,35 @@ def test_the_sweep_hands_batches_to_the_worker_and_everyone_is_planned(
     assert planned >= 60
     assert batches >= 1
     assert not worker.errors(mark), worker.errors(mark)
+
+
+def test_emails_prepared_by_the_worker_go_out_as_prepared(
+    program: Program, worker: Worker, smtp: RecordingHandler
+) -> None:
+    now = timezone.now()
+    moment = (now + timedelta(seconds=8)).replace(microsecond=0)
+    enrol(program, 40, moment, prefix="prepared")  # her reminder is at `moment`
+    Enrolment.objects.filter(user__email__startswith="prepared").update(
+        reminder_time=moment.time(), timezone="UTC", start_date=moment.date() - timedelta(days=1)
+    )
+    planning.plan_all(now)
+    due = list(Notification.objects.filter(due_at=moment))
+    assert len(due) == 40
+    mark = worker.mark()
+    worker.wait_for_task(tasks.prepare_sweep.delay().id)
+    wait_until(
+        lambda: Notification.objects.filter(due_at=moment, prepared__isnull=False).count() == 40,
+        WAIT,
+        lambda: "some emails were never prepared. " + worker.describe(),
+    )
+    # Not a change her emails depend on: the prepared greeting is what arrives.
+    User.objects.filter(email__startswith="prepared").update(first_name="Renamed")
+    time.sleep(max((moment - timezone.now()).total_seconds(), 0))
+    dispatch(worker)
+    wait_for_statuses(due, {Status.SENT: 40}, worker, smtp)
+    received = smtp.received
+    assert len(received) == 40
+    assert all("Renamed" not in r.parts["text/plain"] for r in received)
+    assert {r.message["Message-ID"] for r in received} == {emails.message_id(n) for n in due}
+    assert not Notification.objects.filter(prepared__isnull=False, status=Status.SENT).exists()
+    assert not worker.errors(mark), worker.errors(mark)
