@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils import timezone
 
-from programs import checkins
+from programs import checkins, media
 from programs.forms import TimeZoneField, offer_current_zone
 from programs.models import (
     CheckIn,
@@ -69,6 +69,8 @@ class ExerciseAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     formfield_overrides = {
         models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"},
+        # The file picker offers only the formats the upload accepts (media.FORMATS).
+        models.FileField: {"widget": forms.ClearableFileInput(attrs={"accept": media.ACCEPT})},
     }
 
 
