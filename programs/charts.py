@@ -16,29 +16,38 @@ from zoneinfo import ZoneInfo
 
 @dataclass(frozen=True)
 class Line:
-    """A sparkline: no axes, for a row of the coach's dashboard."""
+    """A small pain line for a row of the coach's dashboard: a 0–10 axis marked at its ends,
+    and each point's value written above it."""
 
     width: int
     height: int
+    left: int  # x of the axis
+    top: int  # y of 10
+    bottom: int  # y of 0
     points: str  # for <polyline points="...">
     dots: tuple[tuple[float, float, int], ...]  # x, y and the value, for each point
     description: str
 
 
-def pain_line(pains: Sequence[int], width: int = 120, height: int = 32) -> Line:
-    """Pain scores (0 to 10) over time, oldest first, as a sparkline."""
-    pad = 3
+def pain_line(pains: Sequence[int], width: int = 140, height: int = 46) -> Line:
+    """Pain scores (0 to 10) over time, oldest first, as a small line with its axis."""
+    left, right, top, bottom = 16, width - 6, 11, height - 4
     if not pains:
-        return Line(width, height, "", (), "No check-ins yet.")
-    step = (width - 2 * pad) / max(len(pains) - 1, 1)
+        return Line(width, height, left, top, bottom, "", (), "No check-ins yet.")
+    first = left + 4  # the first point clear of the axis
+    step = (right - first) / max(len(pains) - 1, 1)
     dots = tuple(
-        (round(pad + i * step, 1), round(height - pad - (height - 2 * pad) * p / 10, 1), p)
+        (
+            round(first + i * step, 1),
+            round(bottom - (bottom - top) * max(0, min(10, p)) / 10, 1),
+            p,
+        )
         for i, p in enumerate(pains)
     )
     points = " ".join(f"{x},{y}" for x, y, _ in dots)
     scores = ", ".join(str(p) for p in pains)
     description = f"Pain at each check-in, oldest first, out of 10: {scores}."
-    return Line(width, height, points, dots, description)
+    return Line(width, height, left, top, bottom, points, dots, description)
 
 
 @dataclass(frozen=True)

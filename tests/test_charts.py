@@ -102,3 +102,11 @@ def test_streak_is_gentle():
     assert (rested.run, rested.last_seven) == (0, 1)
     assert rested.sentence == "You trained on 1 of the last 7 days."
     assert "miss" not in charts.streak(set(), today).sentence.lower()
+
+
+def test_dashboard_line_spans_its_axis():
+    line = charts.pain_line([0, 10, 4])
+    assert [v for _, _, v in line.dots] == [0, 10, 4]
+    assert line.dots[0][1] == line.bottom and line.dots[1][1] == line.top
+    assert line.left < line.dots[0][0] < line.dots[-1][0] <= line.width
+    assert line.description == "Pain at each check-in, oldest first, out of 10: 0, 10, 4."

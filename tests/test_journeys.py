@@ -143,8 +143,16 @@ def test_her_journey_at_phone_size(browser, live_server, paced_program, coach):
 
 def test_her_coach_clears_the_hold_at_desktop_size(browser, live_server, make_enrolment, coach):
     enrolment = make_enrolment(coach=coach)
+    for week, pain in [(1, 5), (2, 4)]:
+        enrolment.checkins.create(
+            week=week, submitted_at=enrolment.created_at + timedelta(days=7 * week), pain=pain
+        )
     enrolment.checkins.create(
-        week=1, submitted_at=enrolment.created_at, pain=3, warning_signs=["leaking"], tier=1
+        week=3,
+        submitted_at=enrolment.created_at + timedelta(days=21),
+        pain=3,
+        warning_signs=["leaking"],
+        tier=1,
     )
     enrolment.holds.create(tier=1, started_at=enrolment.created_at)
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
