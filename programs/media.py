@@ -67,10 +67,9 @@ def check(name: str, size: int, head: bytes) -> str:
     return kind
 
 
-def validate_upload(file) -> None:
-    """The model field's validator: reads only the first bytes of the upload."""
-    position = file.tell() if hasattr(file, "tell") else 0
+def check_upload(file) -> str:
+    """check() for an uploaded file: reads only its first bytes."""
     file.seek(0)
     head = file.read(16)
-    file.seek(position)
-    check(file.name, file.size, head)
+    file.seek(0)
+    return check(file.name, file.size, head)

@@ -73,7 +73,6 @@ class Exercise(models.Model):
         "picture or video",
         upload_to="exercises/",
         blank=True,
-        validators=[media_rules.validate_upload],
         help_text="A PNG, JPEG or WebP picture, or a short MP4 or WebM video. "
         "It replaces the drawn figure on her Today page and in the guided session.",
     )
@@ -95,12 +94,6 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self):
-        if self.media and not self.media_description.strip():
-            raise ValidationError(
-                {"media_description": "Say in a sentence what the picture or video shows."}
-            )
 
     @property
     def media_kind(self) -> str:
