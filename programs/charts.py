@@ -106,14 +106,16 @@ def pain_trend(readings: Sequence[tuple[date, int]], width: int = 320, height: i
     )
     if not readings:
         return Trend(width, height, plot, "", (), y_ticks, (), "No check-ins yet.")
-    step = (plot.right - plot.left) / max(len(readings) - 1, 1)
+    # The points stand clear of the axis and of the right edge, so their labels do too.
+    first, last = plot.left + 12, plot.right - 8
+    step = (last - first) / max(len(readings) - 1, 1)
     dots = []
     for i, (day, value) in enumerate(readings):
         value = max(0, min(10, value))
-        x = round(plot.left + (i * step if len(readings) > 1 else (plot.right - plot.left) / 2), 1)
+        x = round(first + i * step if len(readings) > 1 else (first + last) / 2, 1)
         y = round(plot.bottom - span * value / 10, 1)
         dots.append(Dot(x, y, value, day, round(y - 6, 1)))
-    every = max(1, -(-len(dots) * 48 // int(plot.right - plot.left)))  # ceiling division
+    every = max(1, -(-len(dots) * 48 // int(last - first)))  # ceiling division
     shown = list(range(0, len(dots), every))
     if shown[-1] != len(dots) - 1:
         # The last date always shows; it takes the place of a label too close to it.

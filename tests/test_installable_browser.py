@@ -4,6 +4,7 @@ else, and nothing kept after she logs out."""
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from tests.browser import accessibility_problems, overflow
@@ -40,6 +41,9 @@ def test_offline_she_sees_her_last_today_page_and_else_the_offline_page(
     assert phone.get_by_role("heading", level=1).inner_text() == heading
     phone.goto(f"/enrolments/{enrolment.pk}/progress/")  # health data: never kept
     phone.get_by_role("heading", name="You're offline").wait_for()
+    shots = settings.VAR_DIR / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(shots / "offline.png"))
     assert overflow(phone) == 0
     assert accessibility_problems(phone) == []
 
