@@ -481,14 +481,24 @@ class CoachSettingsForm(forms.ModelForm):
 
 
 class MonthForm(forms.Form):
-    """?month=YYYY-MM on her progress page: a month from her start to this one, in her zone."""
+    """?month=YYYY-MM on her progress page: a month from her start to this one, in her zone.
+    Without one, this month."""
 
-    month = forms.RegexField(regex=r"^\d{4}-(0[1-9]|1[0-2])$", required=False)
+    month = forms.RegexField(
+        regex=r"^\d{4}-(0[1-9]|1[0-2])$",
+        required=False,
+        error_messages={"invalid": "a month is written like 2026-03."},
+    )
 
     def __init__(self, data, *, earliest, latest):
         super().__init__(data)
         self.earliest = earliest.replace(day=1)
         self.latest = latest.replace(day=1)
+
+    @property
+    def first(self) -> date:
+        """The month to show: the one asked for when valid, else this one."""
+        return self.cleaned_data["month"] if self.is_valid() else self.latest
 
     def clean_month(self):
         value = self.cleaned_data["month"]
@@ -497,5 +507,5 @@ class MonthForm(forms.Form):
         year, month = (int(part) for part in value.split("-"))
         first = date(year, month, 1)
         if not self.earliest <= first <= self.latest:
-            raise forms.ValidationError("There is nothing to show for that month.")
+            raise forms.ValidationError("there is nothing to show for that month.")
         return first

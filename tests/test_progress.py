@@ -151,8 +151,13 @@ def test_an_earlier_month_and_a_bad_one(member, make_enrolment, clock):
     assert [d.number for d in march.context["calendar"].days if d.trained] == [30]
     assert march.context["next_month"] == date(2026, 4, 1)
     assert 'href="?month=2026-04"' in march.content.decode()
-    for bad in ["2026-13", "March", "2026-05", "2025-12", "2026-3"]:
-        assert member.get(url, {"month": bad}).status_code == 400, bad
+    # A bad month is ignored, as a bad filter is on the dashboard, and she is told.
+    for bad in ["2026-13", "March", "2026-05", "2025-12", "2026-3", "<b>"]:
+        response = member.get(url, {"month": bad})
+        assert response.status_code == 200, bad
+        assert response.context["calendar"].first == date(2026, 4, 1)
+        assert "Showing this month instead: " in response.content.decode()
+        assert "<b>" not in response.content.decode()
 
 
 def test_progress_runs_a_constant_number_of_queries(

@@ -328,15 +328,13 @@ def progress(request, pk):
     now = timezone.now()
     today = charts.local_day(now, enrolment.timezone)
     month = MonthForm(request.GET, earliest=min(enrolment.start_date, today), latest=today)
-    if not month.is_valid():
-        return render(request, "400.html", {"exception": month.errors["month"][0]}, status=400)
     facts = enrolment.facts()
     snap = schedule.snapshot(facts, now)
     logs = list(
         SessionLog.objects.filter(enrolment=enrolment).values_list("prescription_id", "local_date")
     )
     trained = {day for _, day in logs}
-    first = month.cleaned_data["month"]
+    first = month.first
     # The last 12 check-ins, each on the day it was in her zone.
     recent = enrolment.checkins.order_by("-submitted_at").values_list("submitted_at", "pain")[:12]
     readings = [(charts.local_day(at, enrolment.timezone), pain) for at, pain in reversed(recent)]
@@ -372,6 +370,8 @@ def progress(request, pk):
         "previous_month": charts.previous_month(first) if first > month.earliest else None,
         "next_month": charts.next_month(first) if first < month.latest else None,
         "streak": charts.streak(trained, today),
+        # A bad ?month= is ignored, as the dashboard ignores a bad filter, and said so.
+        "month_ignored": None if month.is_valid() else month.errors["month"][0],
     }
     return render(request, "programs/progress.html", context)
 
