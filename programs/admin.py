@@ -1,9 +1,9 @@
 from django import forms
 from django.contrib import admin
-from django.db import models
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
-from programs import checkins
+from programs import checkins, media
 from programs.forms import TimeZoneField, offer_current_zone
 from programs.models import (
     CheckIn,
@@ -61,15 +61,51 @@ class StageAdmin(admin.ModelAdmin):
     inlines = [PrescriptionInline]
 
 
+class ExerciseAdminForm(forms.ModelForm):
+    """An exercise, with its own picture or video checked as it is uploaded."""
+
+    video_url = forms.URLField(
+        label="Video URL", required=False, max_length=200, assume_scheme="https"
+    )
+
+    class Meta:
+        model = Exercise
+        fields = [
+            "name",
+            "slug",
+            "instructions",
+            "cues",
+            "stop_if",
+            "timing",
+            "lifting",
+            "media",
+            "media_description",
+            "video_url",
+        ]
+        widgets = {"media": forms.ClearableFileInput(attrs={"accept": media.ACCEPT})}
+
+    def clean_media(self):
+        upload = self.cleaned_data.get("media")
+        if isinstance(upload, UploadedFile):  # not a file kept from before, nor a cleared one
+            media.check_upload(upload)
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("media") and not cleaned.get("media_description", "").strip():
+            self.add_error(
+                "media_description", "Say in a sentence what the picture or video shows."
+            )
+        return cleaned
+
+
 @admin.register(Exercise)
 class ExerciseAdmin(admin.ModelAdmin):
+    form = ExerciseAdminForm
     list_display = ["name", "timing"]
     list_filter = ["timing"]
     search_fields = ["name", "slug", "instructions", "cues"]
     prepopulated_fields = {"slug": ["name"]}
-    formfield_overrides = {
-        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"},
-    }
 
 
 class ZoneAdminForm(forms.ModelForm):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -478,3 +478,34 @@ class CoachSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         offer_current_zone(self)
+
+
+class MonthForm(forms.Form):
+    """?month=YYYY-MM on her progress page: a month from her start to this one, in her zone.
+    Without one, this month."""
+
+    month = forms.RegexField(
+        regex=r"^\d{4}-(0[1-9]|1[0-2])$",
+        required=False,
+        error_messages={"invalid": "a month is written like 2026-03."},
+    )
+
+    def __init__(self, data, *, earliest, latest):
+        super().__init__(data)
+        self.earliest = earliest.replace(day=1)
+        self.latest = latest.replace(day=1)
+
+    @property
+    def first(self) -> date:
+        """The month to show: the one asked for when valid, else this one."""
+        return self.cleaned_data["month"] if self.is_valid() else self.latest
+
+    def clean_month(self):
+        value = self.cleaned_data["month"]
+        if not value:
+            return self.latest
+        year, month = (int(part) for part in value.split("-"))
+        first = date(year, month, 1)
+        if not self.earliest <= first <= self.latest:
+            raise forms.ValidationError("there is nothing to show for that month.")
+        return first

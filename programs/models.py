@@ -20,6 +20,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 
+from programs import media as media_rules
 from programs import notifications, schedule, wakeups, zones
 
 
@@ -67,6 +68,21 @@ class Exercise(models.Model):
     stop_if = models.TextField(help_text="When to stop. One per line.")
     timing = models.CharField(max_length=10, choices=Timing, default=Timing.SESSION)
     video_url = models.URLField(blank=True)
+    # Staff's own picture or short video, shown instead of the drawn figure where there is one.
+    media = models.FileField(
+        "picture or video",
+        upload_to="exercises/",
+        blank=True,
+        help_text="A PNG, JPEG or WebP picture, or a short MP4 or WebM video. "
+        "It replaces the drawn figure on her Today page and in the guided session.",
+    )
+    media_description = models.CharField(
+        "what it shows",
+        max_length=200,
+        blank=True,
+        help_text="One sentence for someone who cannot see it, e.g. 'Lying on her back, knees "
+        "bent, lifting her hips.' Needed with a picture or video.",
+    )
     lifting = models.BooleanField(
         default=False,
         help_text="Lifts more than her baby's weight: after a caesarean it stays off her list "
@@ -78,6 +94,11 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def media_kind(self) -> str:
+        """image, video, or "" without media."""
+        return media_rules.kind_of(self.media.name) if self.media else ""
 
     @property
     def steps(self) -> list[str]:

@@ -4,6 +4,7 @@ from django.urls import include, path
 from programs.forms import ThrottledPasswordResetForm
 from programs.views import (
     accounts,
+    app,
     catalogue,
     checkins,
     coaching,
@@ -19,6 +20,9 @@ from programs.views import (
 
 urlpatterns = [
     path("", catalogue.home, name="home"),
+    path("manifest.webmanifest", app.manifest, name="manifest"),
+    path("sw.js", app.service_worker, name="service_worker"),
+    path("offline/", app.offline, name="offline"),
     path("programs/<slug:slug>/", catalogue.program_detail, name="program_detail"),
     path("programs/<slug:slug>/enrol/", enrolment.enrol, name="enrol"),
     path("today/", enrolment.today_redirect, name="today_redirect"),

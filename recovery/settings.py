@@ -135,6 +135,15 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from it once collected
+# Uploads (an exercise's picture or video) go through Django's storage API: files under
+# var/media/ by default, or an S3-compatible bucket when MEDIA_S3_BUCKET is set (needs
+# `pip install django-storages[s3]`; README). Only DEBUG serves var/media/ itself.
+MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
+MEDIA_ROOT = VAR_DIR / "media"
+EXERCISE_IMAGE_MAX_BYTES = int(os.environ.get("EXERCISE_IMAGE_MAX_BYTES", str(5_000_000)))
+EXERCISE_VIDEO_MAX_BYTES = int(os.environ.get("EXERCISE_VIDEO_MAX_BYTES", str(30_000_000)))
+# Uploads up to this size are written to a temporary file, not held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_500_000
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -145,6 +154,19 @@ STORAGES = {
         )
     },
 }
+
+if os.environ.get("MEDIA_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["MEDIA_S3_BUCKET"],
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "custom_domain": os.environ.get("MEDIA_S3_CUSTOM_DOMAIN") or None,
+            "querystring_auth": False,  # exercise media is not private; plain, cacheable URLs
+            "file_overwrite": False,
+        },
+    }
 
 # Email: written to files in var/mail/ unless an SMTP server is configured.
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Recovery <no-reply@localhost>")
@@ -285,12 +307,15 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content Security Policy (django-csp 4): scripts and styles from our own static files only.
 # No inline scripts, styles or event handlers anywhere; htmx's indicator <style> is turned off
 # by the htmx-config meta tag in base.html.
+# Exercise media served from a bucket's own host may be shown too.
+_media_origins = envlist("MEDIA_ORIGINS", "")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'"],
+        "img-src": ["'self'", *_media_origins],
+        "media-src": ["'self'", *_media_origins],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.conf.urls.static import static as serve_files
 from django.contrib import admin
 from django.http import (
     Http404,
@@ -62,3 +63,6 @@ urlpatterns = [
     path("account/enrolments/<int:pk>/remove-coach/", account.remove_coach, name="remove_coach"),
     path("", include("programs.urls")),
 ]
+# Uploaded exercise media from var/media/ while developing (`make run`); a deployment serves it
+# from its proxy or a bucket (README). Django's helper adds nothing when DEBUG is off.
+urlpatterns += serve_files(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -640,7 +640,9 @@ def test_buttons_that_change_things_refuse_a_get(world, name, who):
 # Query strings: every page reads only what it understands
 
 
-FILTERS = st.sampled_from(["q", "status", "flag", "program", "week", "sort", "coach", "page"])
+FILTERS = st.sampled_from(
+    ["q", "status", "flag", "program", "week", "sort", "coach", "page", "month"]
+)
 PAGES = [
     ("home", "member", lambda w: []),
     ("program_detail", "member", lambda w: [w.program.slug]),

@@ -123,3 +123,67 @@ def test_closed_stages_say_why(member, make_enrolment, clock):
     content = member.get(reverse("progress", args=[enrolment.pk])).content.decode()
     assert "Still to come" in content
     assert "Opens 6 weeks after birth, on Sunday 5 April" in content
+
+
+def test_charts_calendar_and_streak_in_her_zone(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    log(enrolment, "breathing", date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4))
+    enrolment.checkins.create(submitted_at=datetime(2026, 3, 3, 23, 30, tzinfo=UTC), pain=6, week=1)
+    enrolment.checkins.create(submitted_at=datetime(2026, 3, 4, 9, 0, tzinfo=UTC), pain=3, week=1)
+    clock("2026-03-05 09:00", "Europe/London")
+    response = member.get(reverse("progress", args=[enrolment.pk]))
+    content = response.content.decode()
+    assert response.context["calendar"].first == date(2026, 3, 1)
+    assert [d.number for d in response.context["calendar"].days if d.trained] == [2, 3, 4]
+    assert "You trained on 3 of the last 7 days. 3 days in a row" in content
+    assert '<title id="pain-chart-title">' in content
+    assert "3 Mar: 6, 4 Mar: 3" in content  # her days, her values
+    assert "week 1:" in content
+    assert "?month=2026-02" not in content  # she started in March
+
+
+def test_an_earlier_month_and_a_bad_one(member, make_enrolment, clock):
+    enrolment = make_enrolment()
+    log(enrolment, "breathing", date(2026, 3, 30))
+    clock("2026-04-02 09:00", "Europe/London")
+    url = reverse("progress", args=[enrolment.pk])
+    march = member.get(url, {"month": "2026-03"})
+    assert [d.number for d in march.context["calendar"].days if d.trained] == [30]
+    assert march.context["next_month"] == date(2026, 4, 1)
+    assert 'href="?month=2026-04"' in march.content.decode()
+    # A bad month is ignored, as a bad filter is on the dashboard, and she is told.
+    for bad in ["2026-13", "March", "2026-05", "2025-12", "2026-3", "<b>"]:
+        response = member.get(url, {"month": bad})
+        assert response.status_code == 200, bad
+        assert response.context["calendar"].first == date(2026, 4, 1)
+        assert "Showing this month instead: " in response.content.decode()
+        assert "<b>" not in response.content.decode()
+
+
+def test_progress_runs_a_constant_number_of_queries(
+    member, make_enrolment, clock, django_assert_num_queries
+):
+    enrolment = make_enrolment()
+    clock("2026-03-20 09:00", "Europe/London")
+    url = reverse("progress", args=[enrolment.pk])
+    member.get(url)  # warm the session and the site caches
+
+    def count() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert member.get(url).status_code == 200
+        return len(queries)
+
+    few = count()
+    days = [date(2026, 3, d) for d in range(2, 20)]
+    log(enrolment, "breathing", *days)
+    log(enrolment, "deep-core", *days[7:])
+    for d in days:
+        enrolment.checkins.create(
+            submitted_at=datetime(d.year, d.month, d.day, 9, tzinfo=UTC), pain=2, week=1
+        )
+    assert count() == few
+    with django_assert_num_queries(few):
+        member.get(url, {"month": "2026-03"})

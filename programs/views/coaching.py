@@ -121,8 +121,13 @@ def client(request, pk):
         "flag_labels": [coaching.FLAG_LABELS[f] for f in summary.flags],
         "urgent_label": coaching.FLAG_LABELS[coaching.Flag.URGENT],
         "hold": next((h for h in enrolment.holds.all() if h.is_open), None),
-        "pain_chart": charts.pain_line(pains, width=320, height=80),
-        "adherence_chart": charts.percent_bars([t.percent for t in tallies], width=320),
+        "pain_chart": charts.pain_trend(
+            [
+                (charts.local_day(c.submitted_at, enrolment.timezone), c.pain)
+                for c in reversed(checkin_list[:12])
+            ]
+        ),
+        "adherence_chart": charts.percent_bars([t.percent for t in tallies]),
         "tallies": tallies,
         "guided": guided,
         "checkins": [_answers(c) for c in checkin_list],

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from programs import adherence, roles, schedule
-from programs.forms import ClearanceForm, EnrolmentForm, GuidedSessionForm
+from programs import adherence, charts, roles, schedule
+from programs.forms import ClearanceForm, EnrolmentForm, GuidedSessionForm, MonthForm
 from programs.models import (
     Enrolment,
     GuidedExercise,
@@ -326,11 +326,18 @@ def progress(request, pk):
     if broken := unreadable(request, enrolment):
         return broken
     now = timezone.now()
+    today = charts.local_day(now, enrolment.timezone)
+    month = MonthForm(request.GET, earliest=min(enrolment.start_date, today), latest=today)
     facts = enrolment.facts()
     snap = schedule.snapshot(facts, now)
     logs = list(
         SessionLog.objects.filter(enrolment=enrolment).values_list("prescription_id", "local_date")
     )
+    trained = {day for _, day in logs}
+    first = month.first
+    # The last 12 check-ins, each on the day it was in her zone.
+    recent = enrolment.checkins.order_by("-submitted_at").values_list("submitted_at", "pain")[:12]
+    readings = [(charts.local_day(at, enrolment.timezone), pain) for at, pain in reversed(recent)]
     prescriptions = {
         p.pk: p for stage in enrolment.program.stages.all() for p in stage.prescriptions.all()
     }
@@ -357,6 +364,14 @@ def progress(request, pk):
             "exercises__prescription__exercise"
         )[:10],
         "closed": closed if enrolment.is_current else [],
+        "pain": charts.pain_trend(readings),
+        "adherence": charts.percent_bars([w["tally"].percent for w in reversed(weeks)]),
+        "calendar": charts.month_calendar(first, trained, today),
+        "previous_month": charts.previous_month(first) if first > month.earliest else None,
+        "next_month": charts.next_month(first) if first < month.latest else None,
+        "streak": charts.streak(trained, today),
+        # A bad ?month= is ignored, as the dashboard ignores a bad filter, and said so.
+        "month_ignored": None if month.is_valid() else month.errors["month"][0],
     }
     return render(request, "programs/progress.html", context)
 
