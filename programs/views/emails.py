@@ -42,6 +42,7 @@ def unsubscribe(request, token):
             "programs/unsubscribe.html",
             {"label": label, "already": not getattr(enrolment, preference.field)},
         )
-    setattr(enrolment, preference.field, False)
-    enrolment.save(update_fields=[preference.field])
+    if getattr(enrolment, preference.field):  # a replayed click has nothing left to change
+        setattr(enrolment, preference.field, False)
+        enrolment.save(update_fields=[preference.field])
     return render(request, "programs/unsubscribed.html", {"label": label})
