@@ -213,7 +213,7 @@ def test_kinds_she_turned_off_are_not_planned():
 
 
 def test_nudge_after_three_full_days_without_a_session():
-    r = recipient(last_session=date(2026, 3, 3))
+    r = recipient(last_session=date(2026, 3, 3), turned_off=frozenset({"evening"}))
     got = kinds(r, local("Europe/London", 2026, 3, 4), local("Europe/London", 2026, 3, 8))
     assert got == [
         ("session", "2026-03-04"),
@@ -239,7 +239,7 @@ def test_the_day_a_nudge_went_out_gets_nothing_more():
 
 
 def test_no_session_ever_counts_from_the_start():
-    r = recipient(last_session=None)
+    r = recipient(last_session=None, turned_off=frozenset({"evening"}))
     got = kinds(r, local("Europe/London", 2026, 3, 5), local("Europe/London", 2026, 3, 6))
     assert got == [("nudge", "week-1")]
 
