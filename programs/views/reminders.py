@@ -36,7 +36,7 @@ def snooze(request, token):
     local = outcome.local
     if local is not None:
         today = now.astimezone(outcome.tz).date()
-        context["when"] = local
+        context["when"] = local.replace(tzinfo=None)  # her wall clock, not the site's zone
         context["day"] = {0: "today", 1: "tomorrow"}.get((local.date() - today).days)
     return render(request, "programs/snoozed.html", context)
 
