@@ -102,7 +102,7 @@ def recipients(
         .values_list("enrolment_id", "last")
     )
     # Nudges on their way or sent, and snoozes not yet sent (a cancelled one is wanted again if
-    # she resumes in time; older ones can no longer fall due), in one query.
+    # she resumes in time), in one query. At most one snooze a day: few rows, however old.
     sent_nudges: dict[int, list[tuple[str, object]]] = {}
     snoozes: dict[int, set[tuple[date, object]]] = {}
     for pk, kind, key, scheduled_for in Notification.objects.filter(
@@ -113,7 +113,6 @@ def recipients(
         | Q(
             kind=notifications.SNOOZE.key,
             status__in=[Status.PENDING, Status.SENDING, Status.CANCELLED],
-            scheduled_for__gte=timezone.now() - timedelta(days=2),
         ),
         enrolment_id__in=ids,
     ).values_list("enrolment_id", "kind", "key", "scheduled_for"):

@@ -20,7 +20,7 @@ own time for each weekday, or none on days she chose):
   unless she has logged a session that day, snoozed that day's reminder (which reminds her
   again anyway) or had that day's nudge;
 - a snoozed session reminder again at the instant she chose, unless she has logged a session
-  since the day it was for.
+  since the day it was for, or her own reminder of that day goes at that very instant.
 Nothing while her program is paused or held, and nothing of a kind she turned off.
 """
 
@@ -86,9 +86,11 @@ def plan(recipient: Recipient, start: datetime, end: datetime) -> list[Planned]:
     day = start.astimezone(facts.tz).date() - timedelta(days=1)
     last = end.astimezone(facts.tz).date() + timedelta(days=1)
     nudged = {week for week, _ in recipient.nudges}
-    # Days that already have a second word from us: a snooze, or the nudge instead of the
-    # reminder. The evening follow-up leaves those alone.
-    quiet = {for_day for for_day, _ in recipient.snoozes} | {d for _, d in recipient.nudges}
+    # Days that already have a second word from us: a snooze (of that day's reminder, or landing
+    # that day), or the nudge instead of the reminder. The evening follow-up leaves those alone.
+    quiet = {d for _, d in recipient.nudges}
+    for for_day, at in recipient.snoozes:
+        quiet |= {for_day, at.astimezone(facts.tz).date()}
     while day <= last:
         chosen = recipient.time_on(day)
         at = schedule.local_instant(day, chosen or recipient.reminder_time, facts.tz)
@@ -178,9 +180,21 @@ def _snoozed(recipient: Recipient) -> list[Planned]:
     for day, at in recipient.snoozes:
         if recipient.last_session is not None and recipient.last_session >= day:
             continue
-        if schedule.snapshot(recipient.facts, at).running:
+        if schedule.snapshot(recipient.facts, at).running and not covered(recipient, at):
             items.append(Planned(SNOOZE, day.isoformat(), at))
     return items
+
+
+def covered(recipient: Recipient, at: datetime) -> bool:
+    """Her own reminder of that day (a session reminder, the nudge or a new stage) goes at
+    instant `at`: a snooze landing then would only repeat it."""
+    day = at.astimezone(recipient.facts.tz).date()
+    chosen = recipient.time_on(day)
+    if schedule.local_instant(day, chosen or recipient.reminder_time, recipient.facts.tz) != at:
+        return False
+    nudged = {week for week, _ in recipient.nudges}
+    items = _due_on(recipient, day, at, nudged, reminder=chosen is not None)
+    return any(i.kind in (SESSION, NUDGE, STAGE) and wanted(recipient, i.kind) for i in items)
 
 
 def snooze_at(recipient: Recipient, choice: str, now: datetime) -> datetime | None:

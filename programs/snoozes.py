@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from programs import facts, notifications, reminders
-from programs.models import Enrolment, Notification
+from programs.models import Enrolment, Notification, mark_for_planning
 
 Status = Notification.Status
+# Her own morning emails: a snooze landing at the same instant would repeat one of them.
+_USUAL = (notifications.SESSION, notifications.NUDGE, notifications.STAGE)
 
 
 class Result(StrEnum):
@@ -29,6 +31,7 @@ class Result(StrEnum):
     LOGGED = "logged"  # she logged a session since: no need
     TURNED_OFF = "turned_off"  # she turned session reminders off
     NOT_RUNNING = "not_running"  # paused, on hold or finished at that time
+    COVERED = "covered"  # her own reminder goes at that very time
     CANCELLED = "cancelled"  # the reminder itself was cancelled, never sent
     ENDED = "ended"  # she withdrew, or her program is over
     GONE = "gone"  # no such reminder any more
@@ -81,6 +84,15 @@ def snooze(notification_pk: int, choice: str, now: datetime) -> Outcome:
             return Outcome(Result.TOO_LATE, tz=tz)
         day = date.fromisoformat(reminder.key)
         why_not = _refused(recipient, day, at)
+        if why_not == Result.COVERED:
+            # Named only if its row is there to prove it.
+            usual = Notification.objects.filter(
+                enrolment=enrolment,
+                kind__in=[k.key for k in _USUAL],
+                scheduled_for=at,
+                status=Status.PENDING,
+            ).first()
+            return Outcome(why_not, usual.scheduled_for if usual else None, tz)
         if why_not is not None:
             return Outcome(why_not, tz=tz)
 
@@ -105,6 +117,8 @@ def snooze(notification_pk: int, choice: str, now: datetime) -> Outcome:
         row = Notification.objects.get(
             enrolment=enrolment, kind=notifications.SNOOZE.key, key=reminder.key
         )
+        # That day's evening follow-up now gives way to the snooze: plan her again.
+        mark_for_planning([enrolment.pk])
     if row.status == Status.PENDING:
         return Outcome(Result.SNOOZED, row.scheduled_for, tz)
     return Outcome(Result.ALREADY_SENT, row.sent_at or row.scheduled_for, tz)
@@ -121,4 +135,6 @@ def _refused(recipient: reminders.Recipient, day: date, at: datetime) -> Result 
     planned = reminders.plan(asked, at, at + timedelta(microseconds=1))
     if any(item.kind == notifications.SNOOZE and item.key == day.isoformat() for item in planned):
         return None
+    if reminders.covered(recipient, at):
+        return Result.COVERED
     return Result.NOT_RUNNING

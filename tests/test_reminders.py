@@ -566,3 +566,18 @@ def test_calendar_is_empty_while_she_is_paused_and_follows_the_pause_after():
     resumed = recipient(pauses=(Interval(now - timedelta(days=3), now - timedelta(days=1)),))
     stage_3 = [e for e in calendar(resumed, now) if e.stage == 3]
     assert stage_3[0].starts_at.date() == date(2026, 3, 25)  # week 4, two days later
+
+
+def test_a_snooze_landing_on_her_own_reminder_is_not_sent_twice():
+    tomorrow = local("Europe/London", 2026, 3, 11, 8).astimezone(UTC)
+    r = recipient(snoozes=frozenset({(date(2026, 3, 10), tomorrow)}), last_session=date(2026, 3, 9))
+    got = [i.kind.key for i in plan(r, tomorrow, tomorrow + timedelta(minutes=1))]
+    assert got == ["session"]  # 11 March's own reminder, and no snooze beside it
+    # On a day she has no reminder, the snooze is what comes.
+    off = recipient(
+        snoozes=frozenset({(date(2026, 3, 10), tomorrow)}),
+        last_session=date(2026, 3, 9),
+        weekday_times=(time(8),) * 2 + (None,) + (time(8),) * 4,  # none on Wednesdays
+    )
+    got = [i.kind.key for i in plan(off, tomorrow, tomorrow + timedelta(minutes=1))]
+    assert got == ["snooze"]

@@ -61,9 +61,11 @@ def test_snoozing_till_this_evening_plans_one_row_at_seven_her_time(client, remi
     response = client.post(found["This evening"])
     assert "We'll remind you today at 19:00" in response.content.decode()
     assert snoozes() == [("2026-03-04", "pending", datetime(2026, 3, 4, 19, tzinfo=UTC))]
-    # Planning keeps it where she put it.
+    # Planning keeps it where she put it, and the day's evening follow-up gives way to it.
+    assert Notification.objects.get(kind="evening", key="2026-03-04").status == "pending"
     planning.plan_for(enrolment, datetime(2026, 3, 4, 8, 6, tzinfo=UTC))
     assert snoozes() == [("2026-03-04", "pending", datetime(2026, 3, 4, 19, tzinfo=UTC))]
+    assert Notification.objects.get(kind="evening", key="2026-03-04").status == "cancelled"
 
 
 def test_snoozing_again_moves_the_same_row(client, reminded, clock):
@@ -78,9 +80,8 @@ def test_snoozing_again_moves_the_same_row(client, reminded, clock):
 def test_the_snooze_is_sent_with_the_days_exercises_and_only_once(client, reminded, clock):
     _, found = reminded
     clock("2026-03-04 08:05", "Europe/London")
-    client.post(found["Tomorrow"])
-    due = datetime(2026, 3, 5, 8, 0, 30, tzinfo=UTC)
-    clock("2026-03-05 08:00:30", "UTC")
+    client.post(found["In an hour"])
+    due = clock("2026-03-04 09:05:30", "Europe/London")
     delivery.send_due(clock=lambda: due)
     snoozed = [m for m in mail.outbox if m.subject == "Your reminder, as you asked"]
     assert len(snoozed) == 1
@@ -133,6 +134,26 @@ def test_this_evening_once_it_has_passed_offers_tomorrow(client, reminded, clock
     tomorrow = re.search(r'href="http://127.0.0.1:8000(/email/snooze/[^"]+)"', page).group(1)
     response = client.post(tomorrow)
     assert "We'll remind you tomorrow at 08:00" in response.content.decode()
+
+
+def test_tomorrow_at_her_usual_time_is_her_usual_reminder_not_a_second(client, reminded, clock):
+    _, found = reminded
+    clock("2026-03-04 08:05", "Europe/London")
+    page = client.post(found["Tomorrow"]).content.decode()
+    assert "We'll remind you tomorrow at 08:00" in page
+    assert "one email, not two" in page
+    assert snoozes() == []
+    usual = Notification.objects.get(scheduled_for=datetime(2026, 3, 5, 8, tzinfo=UTC))
+    assert usual.status == "pending"
+
+
+def test_tomorrow_without_a_reminder_of_its_own_gets_the_snooze(client, reminded, clock):
+    enrolment, found = reminded
+    enrolment.reminder_days = {"3": None}  # no reminder on Thursdays
+    enrolment.save()
+    clock("2026-03-04 08:05", "Europe/London")
+    page = client.post(found["Tomorrow"]).content.decode()
+    assert "We'll remind you tomorrow at 08:00" in page
     assert snoozes() == [("2026-03-04", "pending", datetime(2026, 3, 5, 8, tzinfo=UTC))]
 
 
