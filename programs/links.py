@@ -101,10 +101,10 @@ def read_snooze(token: str) -> tuple[int, str]:
     """(notification pk, choice) from a snooze link's token, or BadLink."""
     try:
         data = signing.loads(token, salt=SNOOZE_SALT, max_age=SNOOZE_MAX_AGE)
-        choice = str(data["s"])
-        if choice not in SNOOZE_CHOICES:
+        pk, choice = int(data["n"]), str(data["s"])
+        if choice not in SNOOZE_CHOICES or not 0 < pk < 2**63:
             raise ValueError(choice)
-        return int(data["n"]), choice
+        return pk, choice
     except signing.SignatureExpired as error:
         raise BadLink("This snooze link has expired.") from error
     except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
