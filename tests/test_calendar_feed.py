@@ -104,6 +104,7 @@ def test_resetting_the_link_revokes_the_old_one(member, enrolment):
     old = feed_path(enrolment)
     page = member.get(reverse("preferences", args=[enrolment.pk])).content.decode()
     assert "Add to your calendar" in page and SITE + old in page
+    assert 'href="webcal://127.0.0.1:8000' + old + '"' in page
     response = member.post(reverse("reset_calendar", args=[enrolment.pk]), follow=True)
     assert "The old one no longer works" in response.content.decode()
     new = feed_path(enrolment)
