@@ -581,3 +581,29 @@ def test_a_snooze_landing_on_her_own_reminder_is_not_sent_twice():
     )
     got = [i.kind.key for i in plan(off, tomorrow, tomorrow + timedelta(minutes=1))]
     assert got == ["snooze"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    start=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)),
+    times=st.lists(st.one_of(st.none(), st.times()), min_size=7, max_size=7),
+)
+def test_every_session_reminder_falls_at_its_weekdays_time(zone, start, times):
+    tz = ZoneInfo(zone)
+    r = recipient(start=start, tz=zone, weekday_times=tuple(times), last_session=None)
+    end = start + timedelta(days=9)
+    items = plan(r, local_instant(start, time(0), tz), local_instant(end, time(0), tz))
+    reminded, stage_days = set(), set()
+    for item in items:
+        day = item.due_at.astimezone(tz).date()
+        if item.kind == notifications.STAGE:
+            stage_days.add(day)  # the stage email takes the place of that day's reminder
+        if item.kind in (notifications.SESSION, notifications.NUDGE, notifications.EVENING):
+            chosen = times[day.weekday()]
+            assert chosen is not None  # never on a day without a reminder
+            if item.kind != notifications.EVENING:
+                assert item.due_at == local_instant(day, chosen, tz)
+                reminded.add(day)
+    days = {start + timedelta(days=n) for n in range(9)}
+    assert reminded == {d for d in days - stage_days if times[d.weekday()] is not None}
