@@ -167,8 +167,7 @@ def _evening(recipient: Recipient, day: date, at: datetime) -> list[Planned]:
     """The evening follow-up on `day`: a training day, her program running, nothing logged."""
     if recipient.last_session is not None and recipient.last_session >= day:
         return []
-    snap = schedule.snapshot(recipient.facts, at)
-    if snap.paused or snap.held or not schedule.due_today(snap):
+    if not schedule.due_today(schedule.snapshot(recipient.facts, at)):  # rest day, or not running
         return []
     return [Planned(EVENING, day.isoformat(), at)]
 
