@@ -8,6 +8,7 @@ says only that a client needs her attention, with a link to log in and see.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -124,12 +125,23 @@ def _clinic_alert(row: Notification) -> dict:
 
 def _schedule(row: Notification, recipient: reminders.Recipient, content: Content) -> dict:
     """What her scheduled emails show: her week and the exercises due that day."""
-    snap = schedule.snapshot(recipient.facts, row.scheduled_for)
+    moment = row.scheduled_for
+    if row.kind == notifications.SNOOZE.key:
+        # The day she snoozed, not the day it comes back: that day's exercises, as then.
+        day = date.fromisoformat(row.key)
+        at = recipient.time_on(day) or recipient.reminder_time
+        moment = schedule.local_instant(day, at, recipient.facts.tz)
+    snap = schedule.snapshot(recipient.facts, moment)
     context = {
         "week": snap.week,
         "weeks": snap.weeks,
         "exercises": [content.prescriptions[p.key] for p in schedule.due_today(snap)],
     }
+    if row.kind == notifications.SESSION.key:
+        context["snooze_links"] = [
+            (label, links.snooze_url(row.pk, choice))
+            for choice, label in links.SNOOZE_CHOICES.items()
+        ]
     if row.kind == notifications.STAGE.key:
         context["stage"] = content.stages.get(int(row.key.removeprefix("stage-")))
     if row.kind in (notifications.CHECKIN.key, notifications.COMPLETE.key):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 
 from programs import notifications, reminders, schedule
@@ -101,13 +101,25 @@ def recipients(
         .annotate(last=Max("local_date"))
         .values_list("enrolment_id", "last")
     )
+    # Nudges on their way or sent, and snoozes not yet sent (a cancelled one is wanted again if
+    # she resumes in time), in one query. At most one snooze a day: few rows, however old.
     sent_nudges: dict[int, list[tuple[str, object]]] = {}
-    for pk, key, scheduled_for in Notification.objects.filter(
+    snoozes: dict[int, set[tuple[date, object]]] = {}
+    for pk, kind, key, scheduled_for in Notification.objects.filter(
+        Q(
+            kind=notifications.NUDGE.key,
+            status__in=[Status.SENDING, Status.SENT, Status.FAILED],
+        )
+        | Q(
+            kind=notifications.SNOOZE.key,
+            status__in=[Status.PENDING, Status.SENDING, Status.CANCELLED],
+        ),
         enrolment_id__in=ids,
-        kind=notifications.NUDGE.key,
-        status__in=[Status.SENDING, Status.SENT, Status.FAILED],
-    ).values_list("enrolment_id", "key", "scheduled_for"):
-        sent_nudges.setdefault(pk, []).append((key, scheduled_for))
+    ).values_list("enrolment_id", "kind", "key", "scheduled_for"):
+        if kind == notifications.NUDGE.key:
+            sent_nudges.setdefault(pk, []).append((key, scheduled_for))
+        else:
+            snoozes.setdefault(pk, set()).add((date.fromisoformat(key), scheduled_for))
 
     found, broken = {}, {}
     for e in batch:
@@ -123,6 +135,8 @@ def recipients(
                 turned_off=e.turned_off,
                 last_session=last_sessions.get(e.pk),
                 nudges=frozenset(nudges),
+                weekday_times=e.weekday_times,
+                snoozes=frozenset(snoozes.get(e.pk, ())),
             )
         except Exception as error:  # her data alone is at fault; the batch goes on
             broken[e.pk] = error

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.utils import timezone
 
-from programs import safety, zones
+from programs import notifications, reminders, safety, zones
 from programs.models import (
     CheckIn,
     CoachProfile,
@@ -305,27 +305,66 @@ class UrgentReportForm(forms.Form):
 
 
 class PreferencesForm(forms.ModelForm):
-    """When her reminders come and which ones."""
+    """When her reminders come and which ones: a usual time, and for each weekday another
+    time or none (stored in `reminder_days` as only what differs from the usual time)."""
 
     timezone = TimeZoneField(help_text="Reminders and unlocks follow this zone's clock.")
 
     class Meta:
         model = Enrolment
+        # Every switch declared in programs.notifications, in its order.
         fields = [
             "reminder_time",
             "timezone",
-            "email_session",
-            "email_nudge",
-            "email_stage",
-            "email_checkin",
+            *(p.field for p in notifications.PREFERENCES.values()),
         ]
-        labels = {"reminder_time": "Daily reminder at"}
-        help_texts = {"reminder_time": "Your local time."}
+        labels = {"reminder_time": "Usual reminder time"}
+        help_texts = {"reminder_time": "Your local time, on every day you don't change below."}
         widgets = {"reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         offer_current_zone(self)
+        chosen = self.instance.reminder_days or {}
+        for index, name in enumerate(reminders.WEEKDAYS):
+            value = chosen.get(str(index), "")
+            self.fields[f"day_{index}"] = forms.TimeField(
+                label=name,
+                required=False,
+                initial=value or None,
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                error_messages={"invalid": f"Enter {name}'s time like 07:30, or leave it empty."},
+            )
+            self.fields[f"off_{index}"] = forms.BooleanField(
+                label=f"No reminder on {name}s", required=False, initial=value is None
+            )
+
+    def general_fields(self):
+        return [f for f in self if not f.name.startswith(("day_", "off_"))]
+
+    def weekday_rows(self):
+        return [(self[f"day_{i}"], self[f"off_{i}"]) for i in range(len(reminders.WEEKDAYS))]
+
+    def clean(self):
+        cleaned = super().clean()
+        usual = cleaned.get("reminder_time")
+        days: dict[str, str | None] = {}
+        for index, name in enumerate(reminders.WEEKDAYS):
+            at, off = cleaned.get(f"day_{index}"), cleaned.get(f"off_{index}")
+            if at is not None and off:
+                self.add_error(
+                    f"day_{index}", f"Choose a time or no reminder for {name}, not both."
+                )
+            elif off:
+                days[str(index)] = None
+            elif at is not None and at != usual:
+                days[str(index)] = at.strftime("%H:%M")
+        self.reminder_days = days
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.reminder_days = self.reminder_days
+        return super().save(commit)
 
 
 class CoachNoteForm(forms.Form):

@@ -21,7 +21,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 
 from programs import media as media_rules
-from programs import notifications, schedule, wakeups, zones
+from programs import notifications, reminders, schedule, wakeups, zones
 
 
 class Program(models.Model):
@@ -261,6 +261,9 @@ class Enrolment(models.Model):
     )
     timezone = models.CharField(max_length=64, validators=[zones.validate_zone])
     reminder_time = models.TimeField(default=time(8, 0))
+    # Her own time for some weekdays, or none: {"0": "07:30", "6": null} (Monday is "0"); days
+    # left out are at reminder_time. Read through `weekday_times`; the preferences form checks it.
+    reminder_days = models.JSONField(default=dict, blank=True)
     weeks_postpartum = models.PositiveSmallIntegerField(
         validators=[
             MaxValueValidator(
@@ -282,6 +285,9 @@ class Enrolment(models.Model):
     email_nudge = models.BooleanField(notifications.NUDGE_PREFERENCE.label, default=True)
     email_stage = models.BooleanField(notifications.STAGE_PREFERENCE.label, default=True)
     email_checkin = models.BooleanField(notifications.CHECKIN_PREFERENCE.label, default=True)
+    email_evening = models.BooleanField(notifications.EVENING_PREFERENCE.label, default=True)
+    # Part of what signs her calendar feed's address: a new value revokes the old address.
+    calendar_secret = models.CharField(max_length=32, blank=True, editable=False)
 
     # Planning's bookkeeping (programs.planning). Empty: something changed, plan her now.
     planned_until = models.DateTimeField(
@@ -364,6 +370,11 @@ class Enrolment(models.Model):
         return enrolment_facts(self, stages)
 
     @property
+    def weekday_times(self) -> tuple[time | None, ...]:
+        """Her reminder time for each weekday, Monday first (None: no reminder that day)."""
+        return reminders.weekday_times(self.reminder_time, self.reminder_days or {})
+
+    @property
     def turned_off(self) -> frozenset[str]:
         """The keys of the preferences (programs.notifications.PREFERENCES) she turned off."""
         return frozenset(
@@ -372,6 +383,12 @@ class Enrolment(models.Model):
 
     def snapshot(self, now: datetime) -> schedule.Snapshot:
         return schedule.snapshot(self.facts(), now)
+
+    def reset_calendar_link(self) -> None:
+        """A new calendar address; the old one stops working. Her plan is unchanged, so this
+        is not a save that re-plans her."""
+        self.calendar_secret = secrets.token_hex(16)
+        Enrolment.objects.filter(pk=self.pk).update(calendar_secret=self.calendar_secret)
 
     # State changes. Each is atomic and refuses what does not fit the current status.
 

@@ -49,10 +49,17 @@ SESSION_PREFERENCE = Preference("session", "email_session", "Daily session remin
 NUDGE_PREFERENCE = Preference("nudge", "email_nudge", "A nudge after a few days without a session")
 STAGE_PREFERENCE = Preference("stage", "email_stage", "New stages and the end of the program")
 CHECKIN_PREFERENCE = Preference("checkin", "email_checkin", "Weekly check-ins")
+EVENING_PREFERENCE = Preference(
+    "evening", "email_evening", "An evening follow-up when a training day has no session logged"
+)
 
 PREFERENCES: dict[str, Preference] = {
-    p.key: p for p in (SESSION_PREFERENCE, NUDGE_PREFERENCE, STAGE_PREFERENCE, CHECKIN_PREFERENCE)
-}
+    p.key: p
+    for p in (
+        SESSION_PREFERENCE, NUDGE_PREFERENCE, EVENING_PREFERENCE, STAGE_PREFERENCE,
+        CHECKIN_PREFERENCE,
+    )
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,16 @@ NUDGE = Kind(
     "nudge", "Nudge", Planner.SCHEDULE, Recheck.SCHEDULE,
     preference=NUDGE_PREFERENCE, fresh_for=SAME_DAY,
 )  # fmt: skip
+EVENING = Kind(
+    "evening", "Evening follow-up", Planner.SCHEDULE, Recheck.SCHEDULE,
+    preference=EVENING_PREFERENCE, fresh_for=timedelta(hours=3),
+)  # fmt: skip
+# A session reminder she asked to have again later: planned from her snooze, keyed by the
+# reminder's local date, so snoozing again moves the one row.
+SNOOZE = Kind(
+    "snooze", "Snoozed session reminder", Planner.SCHEDULE, Recheck.SCHEDULE,
+    preference=SESSION_PREFERENCE, fresh_for=SAME_DAY,
+)  # fmt: skip
 STAGE = Kind("stage", "New stage", Planner.SCHEDULE, Recheck.SCHEDULE, preference=STAGE_PREFERENCE)
 CHECKIN = Kind(
     "checkin", "Weekly check-in", Planner.SCHEDULE, Recheck.SCHEDULE,
@@ -117,7 +134,7 @@ COACH_DIGEST = Kind(
 KINDS: dict[str, Kind] = {
     k.key: k
     for k in (
-        SESSION, NUDGE, STAGE, CHECKIN, COMPLETE,
+        SESSION, NUDGE, EVENING, SNOOZE, STAGE, CHECKIN, COMPLETE,
         COACH_ALERT, CLINIC_ALERT, COACH_MESSAGE, COACH_DIGEST,
     )
 }  # fmt: skip

@@ -14,6 +14,7 @@ from programs.views import (
     guides,
     help,
     invitations,
+    reminders,
     status,
     triage,
 )
@@ -45,6 +46,9 @@ urlpatterns = [
     path("guides/<slug:slug>/", guides.guide, name="guide"),
     path("enrolments/<int:pk>/emails/", emails.preferences, name="preferences"),
     path("email/unsubscribe/<str:token>/", emails.unsubscribe, name="unsubscribe"),
+    path("email/snooze/<str:token>/", reminders.snooze, name="snooze"),
+    path("enrolments/<int:pk>/calendar/reset/", reminders.reset_calendar, name="reset_calendar"),
+    path("calendar/<int:pk>/<str:signature>.ics", reminders.calendar_feed, name="calendar_feed"),
     path("coach/", dashboard.dashboard, name="dashboard"),
     path("coach/clients.csv", dashboard.export_csv, name="export_csv"),
     path("coach/settings/", invitations.coach_settings, name="coach_settings"),

@@ -798,6 +798,7 @@ TOKEN_ROUTES = {
     "checkin_link": b"This link is not valid.",
     "unsubscribe": b"This unsubscribe link is not valid.",
     "accept_invitation": b"This invitation link is not valid.",
+    "snooze": b"This link is not valid.",
 }
 
 
@@ -1026,6 +1027,9 @@ def test_a_tampered_or_foreign_link_is_400_with_a_message(world, invitation, rou
         (links.UNSUBSCRIBE_SALT, {"e": None, "k": "session"}, "unsubscribe"),
         (links.INVITATION_SALT, {"i": [1]}, "accept_invitation"),
         (links.INVITATION_SALT, {"i": 10**40}, "accept_invitation"),
+        (links.SNOOZE_SALT, {"n": 10**40, "s": "hour"}, "snooze"),
+        (links.SNOOZE_SALT, {"n": 1, "s": "next year"}, "snooze"),
+        (links.SNOOZE_SALT, {"n": "one", "s": "hour"}, "snooze"),
     ],
 )
 def test_a_signed_link_with_nonsense_inside_is_400(world, salt, data, name):

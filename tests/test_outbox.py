@@ -17,9 +17,11 @@ NOW = datetime(2026, 3, 4, 7, 0, tzinfo=UTC)  # 07:00 in London, an hour before 
 
 @pytest.fixture
 def make_enrolment(make_enrolment):
-    """Her enrolment, with a session logged the day before NOW so that no nudge is due."""
+    """Her enrolment, with a session logged the day before NOW so that no nudge is due, and
+    without the evening follow-up (tests/test_evening.py covers it), so that a day has one row."""
 
     def make(**overrides):
+        overrides.setdefault("email_evening", False)
         enrolment = make_enrolment(**overrides)
         prescription = enrolment.program.stages.get(slug="breathing").prescriptions.first()
         SessionLog.objects.create(

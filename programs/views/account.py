@@ -208,6 +208,7 @@ def _enrolment(e: Enrolment) -> dict:
         "start_date": e.start_date.isoformat(),
         "timezone": e.timezone,
         "reminder_time": e.reminder_time.isoformat(timespec="minutes"),
+        "reminder_days": e.reminder_days,  # weekday (0 is Monday): another time, or null
         "weeks_postpartum_at_enrolment": e.weeks_postpartum,
         "caesarean": e.caesarean,
         "clearance_confirmed_at": _when(e.cleared_at),

@@ -21,7 +21,15 @@ def preferences(request, pk):
             form.save()
         messages.success(request, "Saved. Your reminders follow your new settings.")
         return redirect("preferences", pk=enrolment.pk)
-    return render(request, "programs/preferences.html", {"enrolment": enrolment, "form": form})
+    calendar_url = links.calendar_url(enrolment.pk, enrolment.calendar_secret)
+    context = {
+        "enrolment": enrolment,
+        "form": form,
+        "calendar_url": calendar_url,
+        # Phones and desktop calendar apps open webcal:// addresses as a subscription.
+        "webcal_url": "webcal://" + calendar_url.split("://", 1)[1],
+    }
+    return render(request, "programs/preferences.html", context)
 
 
 @csrf_exempt  # mail clients post here without a session; the signed token is the credential
