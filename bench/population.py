@@ -143,7 +143,6 @@ def build(
                 "email_checkin": rng.random() > 0.05,
                 "planned_until": planned_until[i] if planned_until is not None else None,
                 "plan_error": "",
-                "version": 0,
             }
         )
     cohort = _insert(program, prefix, specs, rng)
@@ -184,7 +183,6 @@ def build_one_instant(
             "email_checkin": True,
             "planned_until": None,
             "plan_error": "",
-            "version": 0,
         }
         for _ in range(count)
     ]
@@ -197,7 +195,10 @@ def _insert(program: Program, prefix: str, specs: list[dict], rng: random.Random
     joined = datetime.now(UTC)
     user_ids: list[int] = []
     enrolment_ids: list[int] = []
-    enrolment_fields = ["user_id", "program_id", "created_at", *ENROLMENT_FIELDS]
+    enrolment_fields = [
+        "user_id", "program_id", "created_at", *ENROLMENT_FIELDS, *ENROLMENT_CONSTANTS
+    ]  # fmt: skip
+    constants = tuple(ENROLMENT_CONSTANTS.values())
     for offset in range(0, len(specs), BATCH):
         chunk = specs[offset : offset + BATCH]
         with transaction.atomic():
@@ -223,7 +224,7 @@ def _insert(program: Program, prefix: str, specs: list[dict], rng: random.Random
                 Enrolment,
                 enrolment_fields,
                 [
-                    (user, program.pk, joined, *(spec[f] for f in ENROLMENT_FIELDS))
+                    (user, program.pk, joined, *(spec[f] for f in ENROLMENT_FIELDS), *constants)
                     for user, spec in zip(users, chunk, strict=True)
                 ],
             )
@@ -258,8 +259,14 @@ ENROLMENT_FIELDS = [
     "email_checkin",
     "planned_until",
     "plan_error",
-    "version",
 ]
+# The same for everyone: the columns a raw insert must still fill.
+ENROLMENT_CONSTANTS = {
+    "version": 0,
+    "reminder_days": "{}",
+    "email_evening": True,
+    "calendar_secret": "",
+}
 
 
 def insert(model, fields: list[str], rows: list[tuple], chunk: int = 500) -> list[int]:

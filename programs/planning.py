@@ -268,6 +268,7 @@ def reconcile(
         ):
             row.scheduled_for = row.due_at = due_at
             row.status = Status.PENDING
+            row.prepared = None  # rendered for its old moment
             to_move.append(row)
     for ident, row in existing.items():
         if row.status == Status.PENDING and ident not in wanted and row.scheduled_for >= start:
@@ -278,10 +279,12 @@ def reconcile(
         if to_create:
             Notification.objects.bulk_create(to_create, ignore_conflicts=True)
         if to_move:
-            Notification.objects.bulk_update(to_move, ["scheduled_for", "due_at", "status"])
+            Notification.objects.bulk_update(
+                to_move, ["scheduled_for", "due_at", "status", "prepared"]
+            )
         if to_cancel:
             Notification.objects.filter(pk__in=to_cancel, status=Status.PENDING).update(
-                status=Status.CANCELLED
+                status=Status.CANCELLED, prepared=None
             )
     return len(to_create), len(to_move), len(to_cancel)
 

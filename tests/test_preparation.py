@@ -231,3 +231,24 @@ def _recipient(enrolment):
     enrolment = facts.with_facts(Enrolment.objects.filter(pk=enrolment.pk)).get()
     found, _ = facts.recipients([enrolment], _specs(enrolment))
     return found[enrolment.pk]
+
+
+def test_a_row_moved_by_planning_keeps_no_email_rendered_for_its_old_moment(enrolment):
+    prepare_due()
+    enrolment = Enrolment.objects.get(pk=enrolment.pk)
+    enrolment.reminder_time = enrolment.reminder_time.replace(hour=9)
+    enrolment.save()
+    planning.plan_all(BEFORE)
+    moved = Notification.objects.get(kind="session", key="2026-03-04")
+    assert moved.due_at == MOMENT + timedelta(hours=1)
+    assert moved.prepared is None
+
+
+def test_a_row_cancelled_by_planning_keeps_no_prepared_email(enrolment):
+    prepare_due()
+    enrolment = Enrolment.objects.get(pk=enrolment.pk)
+    enrolment.email_session = False
+    enrolment.save()
+    planning.plan_all(BEFORE)
+    row = Notification.objects.get(kind="session", key="2026-03-04")
+    assert (row.status, row.prepared) == (Status.CANCELLED, None)
