@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from programs import adherence, roles, schedule
-from programs.forms import ClearanceForm, EnrolmentForm, GuidedSessionForm
+from programs import adherence, conversation, roles, schedule
+from programs.forms import ClearanceForm, EnrolmentForm, GuidedSessionForm, MessageForm
 from programs.models import (
     Enrolment,
     GuidedExercise,
@@ -117,6 +117,9 @@ def today(request, pk):
         "session_ready": enrolment.is_current
         and not _why_no_session(enrolment, snap)
         and bool(schedule.due_today(snap)),
+        # Her thread with her coach, shown here, so what it shows is read.
+        "thread": conversation.open_thread(enrolment, conversation.Side.CLIENT),
+        "message_form": MessageForm(),
         **_today_lists(enrolment, snap),
     }
     return render(request, "programs/today.html", context)
