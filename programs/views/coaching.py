@@ -131,7 +131,7 @@ def client(request, pk):
             for stage in stages
         ],
         "note_form": CoachNoteForm(),
-        "message_form": MessageForm(),
+        "message_form": MessageForm(auto_id="message_%s"),
         "stage_form": StageOverrideForm(stages=stages),
         "health": roles.sees_health_data(request.user, enrolment),
     }

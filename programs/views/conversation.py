@@ -88,7 +88,7 @@ def message(request, pk):
     back = reverse("client", args=[enrolment.pk])
     if conversation.side_of(request.user, enrolment) != Side.COACH:
         messages.error(request, "Only her coach can write to her here. Nothing was sent.")
-        return redirect(back)
+        return redirect(f"{back}#messages")
     return _post(request, enrolment, Side.COACH, back)
 
 

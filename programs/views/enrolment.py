@@ -119,7 +119,7 @@ def today(request, pk):
         and bool(schedule.due_today(snap)),
         # Her thread with her coach, shown here, so what it shows is read.
         "thread": conversation.open_thread(enrolment, conversation.Side.CLIENT),
-        "message_form": MessageForm(),
+        "message_form": MessageForm(auto_id="message_%s"),
         **_today_lists(enrolment, snap),
     }
     return render(request, "programs/today.html", context)
