@@ -732,3 +732,45 @@ def test_deleting_her_account_deletes_her_thread(enrolment, user):
     delete_account(user)
     assert not Message.objects.exists()
     assert not ThreadRead.objects.exists()
+
+
+# The coach's emailed messages, from before the thread
+
+
+def test_the_migration_moves_emailed_messages_into_her_thread(enrolment, coach, user):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("programs.migrations.0010_conversation")
+    at = datetime(2026, 3, 9, 18, tzinfo=UTC)
+    old = [
+        CoachAction.objects.create(
+            enrolment=enrolment, actor=coach, kind="message", detail=text, at=at
+        )
+        for text in ("Welcome!", "How was week 1?")
+    ]
+    CoachAction.objects.create(enrolment=enrolment, actor=coach, kind="note", detail=NOTE, at=at)
+    Notification.objects.create(
+        enrolment=enrolment,
+        recipient=user,
+        kind="coach_message",
+        key=f"message-{old[0].pk}",
+        scheduled_for=at,
+        due_at=at,
+        status="sent",
+    )
+
+    migration.messages_into_threads(apps, None)
+
+    assert [(m.side, m.author, m.body, m.created_at) for m in Message.objects.all()] == [
+        ("coach", coach, "Welcome!", at),
+        ("coach", coach, "How was week 1?", at),
+    ]
+    # She had them in full by email: read.
+    assert ThreadRead.objects.get(side="client").up_to == Message.objects.last().pk
+    assert list(CoachAction.objects.values_list("kind", flat=True)) == ["note"]
+    assert Notification.objects.get().kind == "new_message"
+    page = browser(user).get(reverse("today", args=[enrolment.pk]))
+    assert texts(page) == ["Welcome!", "How was week 1?"]
+    assert page.context["thread"].unread == 0
