@@ -774,3 +774,18 @@ def test_the_migration_moves_emailed_messages_into_her_thread(enrolment, coach, 
     page = browser(user).get(reverse("today", args=[enrolment.pk]))
     assert texts(page) == ["Welcome!", "How was week 1?"]
     assert page.context["thread"].unread == 0
+
+
+def test_a_closed_thread_says_why_no_message_can_be_sent(make_enrolment, user, coach):
+    left = make_enrolment(coach=coach)
+    write(left, "coach", "Take care")
+    left.withdraw(datetime.now(UTC))
+    for client, name in ((browser(user), "today"), (browser(coach), "client")):
+        content = client.get(reverse(name, args=[left.pk])).content.decode()
+        assert "Take care" in content
+        assert "left this program, so its messages are closed" in content
+        assert 'id="message_text"' not in content
+    left.coach = None
+    left.save()
+    content = browser(user).get(reverse("today", args=[left.pk])).content.decode()
+    assert "You have no coach on this program now" in content
