@@ -789,3 +789,19 @@ def test_a_closed_thread_says_why_no_message_can_be_sent(make_enrolment, user, c
     left.save()
     content = browser(user).get(reverse("today", args=[left.pk])).content.decode()
     assert "You have no coach on this program now" in content
+
+
+def test_polling_stops_once_the_thread_is_no_longer_the_pollers(enrolment, coach, user):
+    as_coach = browser(coach)
+    assert (
+        as_coach.get(reverse("client_thread", args=[enrolment.pk]), headers=HTMX).status_code == 200
+    )
+    # She removes her coach: her former coach's page stops asking, and is told nothing more.
+    browser(user).post(reverse("remove_coach", args=[enrolment.pk]))
+    response = as_coach.get(reverse("client_thread", args=[enrolment.pk]), headers=HTMX)
+    assert (response.status_code, response["HX-Reswap"], response.content) == (286, "none", b"")
+    # Without htmx, the answer is the page's own.
+    assert as_coach.get(reverse("client_thread", args=[enrolment.pk])).status_code == 404
+    staff = browser(make("staff"))
+    assert staff.get(reverse("client_thread", args=[enrolment.pk]), headers=HTMX).status_code == 286
+    assert staff.get(reverse("client_thread", args=[enrolment.pk])).status_code == 403

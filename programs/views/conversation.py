@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -28,18 +28,28 @@ STOP_POLLING = 286  # htmx's status for "stop polling this element"
 
 
 def polled(view):
-    """A partial htmx polls: when the session has ended, polling stops quietly instead of the
-    log-in page being swapped into the thread. Other requests go through the view's checks."""
+    """A partial htmx polls. When the poll may no longer see the thread (her session ended,
+    her coach was removed), polling stops quietly, leaving the page as it is, instead of
+    swapping a log-in page in or asking again every 15 seconds. Others get the view's answer."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.headers.get("HX-Request") and not request.user.is_authenticated:
-            response = HttpResponse(status=STOP_POLLING)
-            response["HX-Reswap"] = "none"
-            return response
-        return view(request, *args, **kwargs)
+        if not request.headers.get("HX-Request"):
+            return view(request, *args, **kwargs)
+        if not request.user.is_authenticated:
+            return _stop_polling()
+        try:
+            return view(request, *args, **kwargs)
+        except (Http404, PermissionDenied):
+            return _stop_polling()
 
     return wrapper
+
+
+def _stop_polling() -> HttpResponse:
+    response = HttpResponse(status=STOP_POLLING)
+    response["HX-Reswap"] = "none"
+    return response
 
 
 def _hers(request, pk: int) -> Enrolment:
