@@ -805,3 +805,11 @@ def test_polling_stops_once_the_thread_is_no_longer_the_pollers(enrolment, coach
     staff = browser(make("staff"))
     assert staff.get(reverse("client_thread", args=[enrolment.pk]), headers=HTMX).status_code == 286
     assert staff.get(reverse("client_thread", args=[enrolment.pk])).status_code == 403
+
+
+def test_clinical_staff_see_why_a_client_without_a_coach_has_no_messages(make_enrolment):
+    alone = make_enrolment()
+    content = browser(make("clinical staff")).get(reverse("client", args=[alone.pk]))
+    assert "She has no coach on this program, so no messages can be sent here." in (
+        content.content.decode()
+    )
