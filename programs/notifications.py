@@ -104,7 +104,7 @@ CLINIC_ALERT = Kind(
 )
 # To her or to her coach (the row's recipient): that a message waits in their thread, never
 # what it says. One per unread stretch (`programs.conversation`).
-NEW_MESSAGE = Kind("new_message", "New message", Planner.EVENT, Recheck.ENROLLED)
+NEW_MESSAGE = Kind("new_message", "New message email", Planner.EVENT, Recheck.ENROLLED)
 COACH_DIGEST = Kind(
     "coach_digest", "Daily digest to coach", Planner.DIGEST, Recheck.DIGEST,
     to_coach=True, fresh_for=SAME_DAY,

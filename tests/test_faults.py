@@ -357,10 +357,10 @@ def test_mail_server_down_then_back_and_a_permanent_refusal(
     page = client.get(reverse("client", args=[enrolment.pk]))
     assert page.status_code == 200
     failed = [e for e in page.context["timeline"] if e["kind"] == "failed"]
-    assert [e["text"] for e in failed] == ["Message from her coach failed"]
+    assert [e["text"] for e in failed] == ["New message email failed"]
     assert failed[0]["detail"] == bounced.last_error
     content = page.content.decode()
-    assert '<li class="failed">' in content and "Message from her coach failed" in content
+    assert '<li class="failed">' in content and "New message email failed" in content
 
 
 # 3. Redis restarted empty mid-run

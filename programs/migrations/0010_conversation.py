@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                     ("complete", "Program complete"),
                     ("coach_alert", "Red-flag alert to coach"),
                     ("clinic_alert", "Red-flag alert to the clinic"),
-                    ("new_message", "New message"),
+                    ("new_message", "New message email"),
                     ("coach_digest", "Daily digest to coach"),
                 ],
                 max_length=20,
