@@ -2,9 +2,10 @@ import functools
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
-from programs import roles
+from programs import conversation, roles
 from programs.models import Enrolment
 
 
@@ -25,19 +26,31 @@ def site(request):
 
 def header_links(user) -> dict:
     """Which links the header offers: a coach's (staff count as coaches here), and a
-    mother's Today unless she is a coach who is not enrolled herself. One query at most."""
+    mother's Today unless she is a coach who is not enrolled herself, with how many of her
+    coach's messages she has not read. One query at most."""
     if not user.is_authenticated:
-        return {"coach": False, "today": False}
+        return {"coach": False, "today": False, "unread": 0}
     mine = Enrolment.objects.filter(user=OuterRef("pk"), status__in=Enrolment.CURRENT)
     coach_group = user.groups.through.objects.filter(
         user=OuterRef("pk"), group__name=roles.COACH_GROUP
     )
-    coach, enrolled = (
+    unread = (
+        conversation.unread_for_her(OuterRef("pk"))
+        .order_by()
+        .values("enrolment__user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    coach, enrolled, messages = (
         get_user_model()
         .objects.filter(pk=user.pk)
-        .annotate(coach=Exists(coach_group), enrolled=Exists(mine))
-        .values_list("coach", "enrolled")
+        .annotate(
+            coach=Exists(coach_group),
+            enrolled=Exists(mine),
+            messages=Coalesce(Subquery(unread), 0),
+        )
+        .values_list("coach", "enrolled", "messages")
         .get()
     )
     coach = coach or user.is_staff
-    return {"coach": coach, "today": enrolled or not coach}
+    return {"coach": coach, "today": enrolled or not coach, "unread": messages}

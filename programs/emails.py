@@ -1,8 +1,9 @@
 """
 The emails themselves: plain text and HTML from templates in templates/emails/.
 
-No health data goes into an email: not her pain, symptoms, answers or flags. A coach's alert
-says only that a client needs her attention, with a link to log in and see.
+No health data goes into an email: not her pain, symptoms, answers, flags or messages. A coach's
+alert says only that a client needs her attention, and a new message only that there is one,
+each with a link to log in and see.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from programs import alerts, links, notifications, reminders, safety, schedule
-from programs.models import CoachAction, Notification, Prescription, Stage
+from programs.models import Message, Notification, Prescription, Stage
 
 if TYPE_CHECKING:
     from programs.digests import Summary
@@ -87,13 +88,11 @@ def build(
     if kind == notifications.COACH_ALERT:
         context["urgent"] = row.key.startswith("urgent-")
         context["client_url"] = links.absolute(reverse("client", args=[enrolment.pk]))
-    elif kind == notifications.COACH_MESSAGE:
-        # Coach messages are rare, one at a time: fetching the text here costs little.
-        action = CoachAction.objects.select_related("actor").get(
-            pk=int(row.key.removeprefix("message-"))
-        )
-        context["message"] = action.detail
-        context["coach_name"] = action.actor.get_full_name() if action.actor else ""
+    elif kind == notifications.NEW_MESSAGE:
+        # That a message waits and where, never what it says: it may be about her health.
+        context["to_coach"] = row.key.startswith(f"{Message.Side.COACH}-")
+        page = "client" if context["to_coach"] else "today"
+        context["thread_url"] = links.absolute(reverse(page, args=[enrolment.pk])) + "#messages"
     else:
         context.update(_schedule(row, recipient, content))
     if kind.preference is not None:

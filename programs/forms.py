@@ -18,6 +18,7 @@ from programs.models import (
     Enrolment,
     GuidedExercise,
     Invitation,
+    Message,
     Program,
 )
 
@@ -377,13 +378,18 @@ class CoachNoteForm(forms.Form):
     )
 
 
-class CoachMessageForm(forms.Form):
+class MessageForm(forms.Form):
+    """A message in her thread, from her or from her coach."""
+
     text = forms.CharField(
         label="Message",
-        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 4000}),
-        max_length=4000,
-        help_text="Sent by email. Email is not private: leave out health details.",
-        error_messages={"required": "Write a message to send."},
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": Message.MAX_LENGTH}),
+        max_length=Message.MAX_LENGTH,
+        error_messages={
+            "required": "Write a message to send.",
+            "max_length": "A message can be at most %(limit_value)d characters; "
+            "this one has %(show_value)d. Nothing was sent.",
+        },
     )
 
 
@@ -403,6 +409,25 @@ class BulkPauseForm(forms.Form):
     def __init__(self, *args, enrolments, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["clients"].queryset = enrolments
+
+
+class BulkMessageForm(MessageForm):
+    """One message for each client chosen on the dashboard, all of them the coach's own
+    (`enrolments`): one that is not refuses the whole form, so nothing is sent."""
+
+    clients = forms.ModelMultipleChoiceField(
+        queryset=Enrolment.objects.none(),
+        error_messages={
+            "required": "Choose the clients to message.",
+            "invalid_choice": "One of the chosen clients is not yours. No message was sent.",
+            "invalid_pk_value": "One of the chosen clients is not yours. No message was sent.",
+        },
+    )
+
+    def __init__(self, *args, enrolments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clients"].queryset = enrolments
+        self.fields["text"].label = "Message to the chosen clients"
 
 
 class GuidedSessionForm(forms.Form):

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
@@ -790,7 +792,6 @@ class CoachAction(models.Model):
         HELD_STAGE = "held_stage", "Held a stage"
         RELEASED_STAGE = "released_stage", "Released a stage"
         NOTE = "note", "Private note"
-        MESSAGE = "message", "Emailed her"
         ACKNOWLEDGED = "acknowledged", "Acknowledged the alert"
         REMOVED_COACH = "removed_coach", "She removed her coach"
 
@@ -808,6 +809,59 @@ class CoachAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M} UTC"
+
+
+class Message(models.Model):
+    """One message in the thread between her and her coach: one thread per enrolment
+    (`programs.conversation`). What they write may be about her body, so it is treated as health
+    data: never emailed, logged or put in a URL."""
+
+    class Side(models.TextChoices):
+        CLIENT = "client", "Her"
+        COACH = "coach", "Her coach"
+
+    MAX_LENGTH = 4000  # as a coach's emailed messages were; the check constraint repeats it
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="messages")
+    # Kept apart from the author: a message stays hers or her coach's after either account or
+    # the coach assignment changes.
+    side = models.CharField(max_length=6, choices=Side)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(max_length=MAX_LENGTH)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="message_not_empty"),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("body"), 4000), name="message_max_length"
+            ),
+            models.CheckConstraint(condition=Q(side__in=["client", "coach"]), name="message_side"),
+        ]
+        indexes = [models.Index(fields=["enrolment", "side"])]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} from {self.get_side_display().lower()}"
+
+
+class ThreadRead(models.Model):
+    """How far one side of her thread has read: every message up to the id `up_to`. Ids, not
+    times, so that two messages in the same instant are never taken for one."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="thread_reads")
+    side = models.CharField(max_length=6, choices=Message.Side)
+    up_to = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "side"], name="one_read_mark_per_side"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} read up to message {self.up_to}"
 
 
 class Invitation(models.Model):

@@ -23,7 +23,7 @@ class Planner(StrEnum):
 
     SCHEDULE = "schedule"  # `programs.reminders.plan` over her schedule, ahead of time
     DIGEST = "digest"  # one a day at a coach's digest time (`programs.digests`)
-    EVENT = "event"  # created when something happens: a red flag, a coach's message
+    EVENT = "event"  # created when something happens: a red flag, a new message
 
 
 class Recheck(StrEnum):
@@ -125,7 +125,9 @@ COACH_ALERT = Kind(
 CLINIC_ALERT = Kind(
     "clinic_alert", "Red-flag alert to the clinic", Planner.EVENT, Recheck.UNACKNOWLEDGED
 )
-COACH_MESSAGE = Kind("coach_message", "Message from her coach", Planner.EVENT, Recheck.ENROLLED)
+# To her or to her coach (the row's recipient): that a message waits in their thread, never
+# what it says. One per unread stretch (`programs.conversation`).
+NEW_MESSAGE = Kind("new_message", "New message email", Planner.EVENT, Recheck.ENROLLED)
 COACH_DIGEST = Kind(
     "coach_digest", "Daily digest to coach", Planner.DIGEST, Recheck.DIGEST,
     to_coach=True, fresh_for=SAME_DAY,
@@ -135,7 +137,7 @@ KINDS: dict[str, Kind] = {
     k.key: k
     for k in (
         SESSION, NUDGE, EVENING, SNOOZE, STAGE, CHECKIN, COMPLETE,
-        COACH_ALERT, CLINIC_ALERT, COACH_MESSAGE, COACH_DIGEST,
+        COACH_ALERT, CLINIC_ALERT, NEW_MESSAGE, COACH_DIGEST,
     )
 }  # fmt: skip
 SCHEDULED = tuple(k for k in KINDS.values() if k.planner == Planner.SCHEDULE)

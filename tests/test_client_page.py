@@ -7,7 +7,15 @@ from django.core import mail
 from django.urls import reverse
 
 from programs import delivery, roles
-from programs.models import CheckIn, CoachAction, Hold, Notification, SessionLog, StageOverride
+from programs.models import (
+    CheckIn,
+    CoachAction,
+    Hold,
+    Message,
+    Notification,
+    SessionLog,
+    StageOverride,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +108,8 @@ def test_nothing_changes_when_another_coach_tries(client, other_coach, enrolment
     enrolment.refresh_from_db()
     assert enrolment.status == "active"
     assert not CoachAction.objects.exists()
-    assert not Notification.objects.filter(kind="coach_message").exists()
+    assert not Message.objects.exists()
+    assert not Notification.objects.filter(kind="new_message").exists()
 
 
 def test_staff_see_any_client(client, enrolment, django_user_model):
@@ -274,14 +283,16 @@ def test_an_empty_note_is_refused(as_coach, enrolment):
     assert not CoachAction.objects.exists()
 
 
-def test_a_message_goes_through_the_outbox(as_coach, enrolment, clock):
+def test_a_message_goes_into_her_thread_and_emails_her_that_it_is_there(as_coach, enrolment, clock):
     as_coach.post(url("client_message", enrolment), {"text": "Lovely progress this week!"})
-    row = Notification.objects.get(kind="coach_message")
+    assert Message.objects.get().body == "Lovely progress this week!"
+    row = Notification.objects.get(kind="new_message")
     assert (row.recipient, row.status) == (enrolment.user, "pending")
     delivery.send_due(clock=lambda: datetime(2026, 3, 10, 9, 1, tzinfo=UTC))
     row.refresh_from_db()
     assert row.status == "sent"
     message = mail.outbox[-1]
-    assert message.subject == "A message from your coach"
-    assert "Lovely progress this week!" in message.body
-    assert "Dana Coach" in message.body
+    assert message.subject == "You have a new message from your coach"
+    assert "Lovely progress" not in message.body
+    assert "Lovely progress" not in message.alternatives[0][0]
+    assert f"/enrolments/{enrolment.pk}/#messages" in message.body

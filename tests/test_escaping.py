@@ -114,7 +114,8 @@ def test_her_pages_escape_what_she_typed(story, member):
 def test_her_coachs_pages_escape_everything_typed(story, coach_client):
     dashboard = coach_client.get(reverse("dashboard")).content.decode()
     assert_escaped(dashboard, 1)  # her name
-    # Her name, her coach's (twice), her note, and the coach's note and message in the timeline.
+    # Her name, her coach's (twice), her note, the coach's note in the timeline, the message in
+    # her thread.
     client_page = coach_client.get(reverse("client", args=[story.pk])).content.decode()
     assert_escaped(client_page, 6)
     for name in ("invitations", "coach_settings"):
@@ -194,7 +195,7 @@ def test_every_email_escapes_names_and_messages_in_its_html(
     mail.outbox = []
     # Her reminders, every kind (her check-in's hold lifted meanwhile, or they would wait).
     Notification.objects.filter(enrolment=story).exclude(
-        kind__in=["coach_alert", "coach_message"]
+        kind__in=["coach_alert", "new_message"]
     ).delete()
     story.holds.update(cleared_at=now)
     for day in range(0, 44, 2):  # to the end of her six weeks
@@ -218,7 +219,7 @@ def test_every_email_escapes_names_and_messages_in_its_html(
         "A new stage is open: Glute strength",
         "You've finished Test program",
         "A client needs your attention",
-        "A message from your coach",
+        "You have a new message from your coach",
         "1 client needs you today",
         "invites you to",
         "Reset your password",
@@ -233,4 +234,4 @@ def test_every_email_escapes_names_and_messages_in_its_html(
             assert mimetype == "text/html"
             assert_escaped(html, 1)
     message_email = next(m for m in mail.outbox if "message from your coach" in m.subject)
-    assert message_email.alternatives[0][0].count(ESCAPED) >= 3  # her name, coach's, message
+    assert message_email.alternatives[0][0].count(ESCAPED) == 1  # her name: never the message

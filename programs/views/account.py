@@ -2,7 +2,7 @@
 
 The export holds her profile, enrolments (each naming her coach), pauses, sessions, guided
 sessions (how each exercise felt, her pain after), check-ins with every answer, holds, what
-her coach did to her program and the messages her coach sent her, and when each email to her
+her coach did to her program, the messages she and her coach wrote, and when each email to her
 went out (kind, when, status; never its content). It holds no one else's data beyond her
 coach's name: not who cleared a hold, and not her coach's private notes, which are the
 coach's working notes (they are deleted with her account all the same).
@@ -33,7 +33,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from programs import notifications, safety
-from programs.models import CoachAction, Enrolment, Invitation, Notification, SessionLog
+from programs.models import (
+    CoachAction,
+    Enrolment,
+    Invitation,
+    Message,
+    Notification,
+    SessionLog,
+)
 
 User = get_user_model()
 
@@ -165,6 +172,7 @@ def export_data(user, now: datetime) -> dict:
             "checkins",
             "holds__checkin",
             Prefetch("actions", queryset=CoachAction.objects.exclude(kind=CoachAction.Kind.NOTE)),
+            "messages",
         )
         .order_by("created_at")
     )
@@ -277,6 +285,14 @@ def _enrolment(e: Enrolment) -> dict:
                 "detail": a.detail,
             }
             for a in e.actions.all()
+        ],
+        "messages": [
+            {
+                "from": "you" if m.side == Message.Side.CLIENT else "your coach",
+                "at": _when(m.created_at),
+                "text": m.body,
+            }
+            for m in e.messages.all()
         ],
     }
 

@@ -22,13 +22,12 @@ from programs import (
     checkins,
     clients,
     coaching,
-    notifications,
+    conversation,
     roles,
     safety,
     schedule,
-    wakeups,
 )
-from programs.forms import BulkPauseForm, CoachMessageForm, CoachNoteForm, StageOverrideForm
+from programs.forms import BulkPauseForm, CoachNoteForm, MessageForm, StageOverrideForm
 from programs.models import (
     CoachAction,
     Enrolment,
@@ -137,11 +136,16 @@ def client(request, pk):
             for stage in stages
         ],
         "note_form": CoachNoteForm(),
-        "message_form": CoachMessageForm(),
+        "message_form": MessageForm(auto_id="message_%s"),
         "stage_form": StageOverrideForm(stages=stages),
         "health": roles.sees_health_data(request.user, enrolment),
     }
-    if not context["health"]:
+    if context["health"]:
+        # Her coach reading the page has read her messages; other staff only look.
+        reader = conversation.side_of(request.user, enrolment)
+        context["thread"] = conversation.open_thread(enrolment, reader)
+        context["writes"] = reader == conversation.Side.COACH
+    else:
         _without_health_data(context)
     return render(request, "coach/client.html", context)
 
@@ -163,7 +167,8 @@ NEUTRAL_ENTRIES = {
 
 def _without_health_data(context: dict) -> None:
     """Staff who are not her coach and lack the permission (roles.sees_health_data): her
-    program and adherence, no answers, pain, holds, notes or messages."""
+    program and adherence, no answers, pain, holds, notes or messages (her thread is not
+    loaded for them at all)."""
     context["flag_labels"] = [
         coaching.FLAG_LABELS[f] for f in context["summary"].flags if f in roles.NEUTRAL_FLAGS
     ]
@@ -367,33 +372,6 @@ def note(request, pk):
         messages.success(request, "Note saved. Only coaches and staff see it.")
     else:
         messages.error(request, form.errors["text"][0])
-    return redirect("client", pk=enrolment.pk)
-
-
-@coach_required
-@require_POST
-def message(request, pk):
-    """Email her, through the outbox like every other email."""
-    enrolment = client_enrolment(request, pk)
-    form = CoachMessageForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, form.errors["text"][0])
-        return redirect("client", pk=enrolment.pk)
-    now = timezone.now()
-    with transaction.atomic():
-        action = _record(
-            enrolment, request.user, CoachAction.Kind.MESSAGE, now, form.cleaned_data["text"]
-        )
-        Notification.objects.create(
-            enrolment=enrolment,
-            recipient=enrolment.user,
-            kind=notifications.COACH_MESSAGE.key,
-            key=f"message-{action.pk}",
-            scheduled_for=now,
-            due_at=now,
-        )
-        wakeups.send_on_commit()
-    messages.success(request, "Message on its way.")
     return redirect("client", pk=enrolment.pk)
 
 

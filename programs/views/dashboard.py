@@ -31,8 +31,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from programs import charts, clients, roles
+from programs import charts, clients, conversation, roles
 from programs.coaching import FLAG_LABELS, Flag
+from programs.forms import BulkMessageForm
 from programs.models import Enrolment, Program
 from programs.views.coaching import coach_required
 
@@ -244,6 +245,10 @@ def dashboard(request):
         messages.warning(request, sentence)
     page = Paginator(found.rows, PER_PAGE).get_page(request.GET.get("page"))
     has_clients = bool(found.rows) or found.too_many or found.scope.exists()
+    # Her unread messages are counted for her coach alone: the thread is hers and her coach's.
+    unread = conversation.unread_for_coach(
+        row.enrolment.pk for row in page if row.enrolment.coach_id == request.user.pk
+    )
     return render(
         request,
         "coach/dashboard.html",
@@ -256,6 +261,7 @@ def dashboard(request):
                     row,
                     charts.pain_line(row.client.pains),
                     [(f, FLAG_LABELS[f]) for f in row.client.flags],
+                    unread.get(row.enrolment.pk, 0),
                 )
                 for row in page
             ],
@@ -264,6 +270,10 @@ def dashboard(request):
             "too_many": found.too_many,
             "max_rows": MAX_ROWS,
             "has_clients": has_clients,
+            # Shares the pause form: a required text box would stop a pause from being sent.
+            "bulk_message_form": BulkMessageForm(
+                enrolments=Enrolment.objects.none(), use_required_attribute=False
+            ),
             "sorts": sort_links(found.query, found.form.cleaned_data["sort"] or "flags"),
         },
     )

@@ -12,8 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from programs import adherence, charts, roles, schedule
-from programs.forms import ClearanceForm, EnrolmentForm, GuidedSessionForm, MonthForm
+from programs import adherence, charts, conversation, roles, schedule
+from programs.forms import (
+    ClearanceForm,
+    EnrolmentForm,
+    GuidedSessionForm,
+    MessageForm,
+    MonthForm,
+)
 from programs.models import (
     Enrolment,
     GuidedExercise,
@@ -117,6 +123,9 @@ def today(request, pk):
         "session_ready": enrolment.is_current
         and not _why_no_session(enrolment, snap)
         and bool(schedule.due_today(snap)),
+        # Her thread with her coach, shown here, so what it shows is read.
+        "thread": conversation.open_thread(enrolment, conversation.Side.CLIENT),
+        "message_form": MessageForm(auto_id="message_%s"),
         **_today_lists(enrolment, snap),
     }
     return render(request, "programs/today.html", context)
