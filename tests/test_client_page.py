@@ -197,6 +197,7 @@ def test_coach_acknowledges_an_alert_without_clearing_the_hold(as_coach, enrolme
     response = as_coach.post(url("acknowledge", enrolment), follow=True)
     content = response.content.decode()
     assert "Alert acknowledged. Clear the hold once it is safe." in content
+    assert "already acknowledged" not in content  # one act, one message
     assert "Alert acknowledged by Dana Coach on 10 Mar, 09:00." in content
     assert "Nobody has acknowledged this alert yet." not in content
     assert "Dana Coach: Acknowledged the alert" in content  # her timeline

@@ -197,6 +197,7 @@ def test_staff_acknowledge_and_come_back_to_the_same_page(as_staff, mother, staf
     assert (action.enrolment, action.kind, action.actor) == (hana, "acknowledged", staff)
     page = as_staff.get(TRIAGE)
     assert "Alert acknowledged. The hold stays until it is cleared." in page.content.decode()
+    assert "already acknowledged" not in page.content.decode()
     assert "Sam Staff, 0\xa0minutes ago" in row_html(page, hana)
 
 

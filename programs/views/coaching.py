@@ -398,16 +398,6 @@ def acknowledge_and_say(request, enrolment, then: str) -> None:
             messages.success(request, f"Alert acknowledged. {then}")
         else:
             messages.info(request, "That alert was already acknowledged.")
-    try:
-        _, done = alerts.acknowledge(enrolment, request.user, timezone.now())
-    except ValidationError as error:
-        messages.error(request, error.messages[0])
-    else:
-        if done:
-            messages.success(request, "Alert acknowledged. Clear the hold once it is safe.")
-        else:
-            messages.info(request, "That alert was already acknowledged.")
-    return redirect("client", pk=enrolment.pk)
 
 
 @coach_required
