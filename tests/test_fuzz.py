@@ -376,14 +376,14 @@ FORMS = [
             "caesarean": "False",
             "cleared": "True",
         },
-        {"programs.Enrolment", "programs.Notification"},
+        {"programs.Enrolment", "programs.Notification", "programs.ClientStatus"},
     ),
     Form(
         "clearance",
         "user",
         lambda w, c: reverse("clearance", args=[w.enrolment.pk]),
         lambda w: {"confirm": "on"},
-        {"programs.Enrolment", "programs.Notification"},
+        {"programs.Enrolment", "programs.Notification", "programs.ClientStatus"},
         taken=by_message,
         refused=error_message,
     ),
@@ -392,7 +392,7 @@ FORMS = [
         "user",
         lambda w, c: reverse("log_session", args=[w.enrolment.pk, w.breathing.pk]),
         lambda w: {"action": "done"},
-        {"programs.SessionLog"},
+        {"programs.SessionLog", "programs.ClientStatus"},
         taken=lambda r: r.status_code == 302 and not error_message(r),
         refused=error_message,
     ),
@@ -401,7 +401,7 @@ FORMS = [
         "user",
         lambda w, c: reverse("log_session", args=[w.enrolment.pk, w.breathing.pk]),
         lambda w: {"action": "undo"},
-        {"programs.SessionLog"},
+        {"programs.SessionLog", "programs.ClientStatus"},
         taken=lambda r: r.status_code == 200 and b"errorlist" not in r.content,
         refused=error_message,
         headers={"HX-Request": "true"},
@@ -411,7 +411,7 @@ FORMS = [
         "user",
         lambda w, c: reverse("checkin", args=[w.enrolment.pk]),
         lambda w: CHECKIN,
-        {"programs.CheckIn", "programs.Hold", "programs.Notification"},
+        {"programs.CheckIn", "programs.Hold", "programs.Notification", "programs.ClientStatus"},
         taken=checkin_taken,
     ),
     Form(
@@ -419,7 +419,7 @@ FORMS = [
         "visitor",
         lambda w, c: path_of(links.checkin_url(w.enrolment.pk, 2)),
         lambda w: CHECKIN,
-        {"programs.CheckIn", "programs.Hold", "programs.Notification"},
+        {"programs.CheckIn", "programs.Hold", "programs.Notification", "programs.ClientStatus"},
         taken=checkin_taken,
     ),
     Form(
@@ -432,14 +432,14 @@ FORMS = [
             "email_session": "on",
             "email_checkin": "on",
         },
-        {"programs.Enrolment", "programs.Notification"},
+        {"programs.Enrolment", "programs.Notification", "programs.ClientStatus"},
     ),
     Form(
         "unsubscribe",
         "visitor",
         lambda w, c: path_of(links.unsubscribe_url(w.enrolment.pk, "session")),
         lambda w: {"List-Unsubscribe": "One-Click"},
-        {"programs.Enrolment", "programs.Notification"},
+        {"programs.Enrolment", "programs.Notification", "programs.ClientStatus"},
         taken=lambda r: r.status_code == 200 and b"unsubscribed" in r.content,
         refused=lambda r: False,
     ),
@@ -466,7 +466,12 @@ FORMS = [
         "coach",
         lambda w, c: reverse("client_stage", args=[w.enrolment.pk]),
         lambda w: {"stage": str(w.stage.pk), "action": "open"},
-        {"programs.StageOverride", "programs.CoachAction", "programs.Notification"},
+        {
+            "programs.StageOverride",
+            "programs.CoachAction",
+            "programs.Notification",
+            "programs.ClientStatus",
+        },
         taken=by_message,
         refused=error_message,
     ),
@@ -475,7 +480,7 @@ FORMS = [
         "coach",
         lambda w, c: reverse("bulk_pause"),
         lambda w: {"clients": [str(w.enrolment.pk)]},
-        {"programs.Enrolment", "programs.Pause", "programs.CoachAction"},
+        {"programs.Enrolment", "programs.Pause", "programs.CoachAction", "programs.ClientStatus"},
         taken=by_message,
         refused=error_message,
     ),
@@ -605,6 +610,7 @@ def test_status_changes_ignore_whatever_else_is_posted(world, now, draw):
             assert said == {"success"}
             assert difference <= {
                 "programs.Enrolment",
+                "programs.ClientStatus",
                 "programs.Pause",
                 "programs.Hold",
                 "programs.CoachAction",
@@ -682,7 +688,7 @@ def test_any_query_string_on_any_page(world, draw):
         assert_escaped(response)
         if name == "export_csv":
             assert response["Content-Type"] == "text/csv; charset=utf-8"
-            assert response.content.startswith(b"Name,Email,Program")
+            assert b"".join(response.streaming_content).startswith(b"Name,Email,Program")
         assert changed(before, table_rows()) == set()
 
 
