@@ -413,3 +413,31 @@ def test_the_stored_row_always_equals_the_row_computed_from_scratch(
         standing.roll_over(now, 50, 5)
         assert stored(enrolment) == from_scratch(enrolment, now)
         transaction.set_rollback(True)
+
+
+# An existing install
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_builds_a_row_for_every_enrolment_already_there(program, user):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("programs", "0009_prepared_messages")], [("programs", "0010_client_status")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("programs", "Enrolment")
+    old.objects.create(
+        user_id=user.pk,
+        program_id=program.pk,
+        start_date=date(2026, 3, 2),
+        timezone="Europe/London",
+        weeks_postpartum=8,
+        caesarean=False,
+        created_at=at("2026-03-02 09:00"),
+    )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    (status,) = ClientStatus.objects.all()
+    assert (status.week, status.local_date) == (2, date(2026, 3, 10))
