@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 class Row:
     enrolment: Enrolment
     client: coaching.Client
-    # Her health data is withheld from this viewer (`roles.without_health_data`).
-    health_hidden: bool = False
 
     @property
     def flagged(self) -> bool:
