@@ -3,6 +3,7 @@ current on every event in the same transaction, rolled over at her local midnigh
 the command."""
 
 import io
+import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from programs.models import (
     Stage,
     StageOverride,
 )
+from tests.test_concurrency import TIMEOUT, in_threads, postgresql_only
 
 ZONES = ["Europe/London", "Asia/Kathmandu", "Pacific/Chatham", "Etc/GMT+12", "America/Santiago"]
 
@@ -441,3 +443,34 @@ def test_the_migration_builds_a_row_for_every_enrolment_already_there(program, u
     executor.migrate(after)
     (status,) = ClientStatus.objects.all()
     assert (status.week, status.local_date) == (2, date(2026, 3, 10))
+
+
+# Two events at once
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_check_ins_at_once_both_count(her, now):
+    """Her row is locked before her data is read: the second event waits for the first to
+    commit, then counts both. Reading first would keep only its own answer. (A check-in, as
+    it does not also update her enrolment row, which would make them take turns anyway.)"""
+    first_saved, release = threading.Event(), threading.Event()
+
+    def check_in(pain: int) -> None:
+        CheckIn.objects.create(
+            enrolment_id=her.pk, week=1, submitted_at=now, pain=pain, sessions_felt="right"
+        )
+
+    def first() -> None:
+        with transaction.atomic():
+            check_in(1)
+            first_saved.set()
+            release.wait(TIMEOUT)
+
+    def second() -> None:
+        first_saved.wait(TIMEOUT)
+        threading.Timer(0.5, release.set).start()  # while the second waits for her row
+        check_in(5)
+
+    in_threads(first, second)
+    assert (row(her).pains, row(her).pain_up) == ([1, 5], True)

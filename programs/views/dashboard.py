@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import wraps
 
 from django import forms
 from django.contrib import messages
@@ -392,12 +393,12 @@ def staff_required(view):
     """Logged in (else to the log-in page), and staff (else 403)."""
 
     @login_required
+    @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_staff:
             raise PermissionDenied("This page is for staff.")
         return view(request, *args, **kwargs)
 
-    wrapper.__name__, wrapper.__doc__ = view.__name__, view.__doc__
     return wrapper
 
 
