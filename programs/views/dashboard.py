@@ -21,13 +21,10 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import (
     Case,
@@ -52,6 +49,7 @@ from programs import charts, clients, roles, standing
 from programs.coaching import FLAG_LABELS, Flag
 from programs.models import ClientStatus, Enrolment, Notification, Program
 from programs.views.coaching import coach_required
+from programs.views.status import staff_required
 
 User = get_user_model()
 
@@ -387,19 +385,6 @@ def _show(request, found: Listing, title: str, here: str, csv_url: str):
             "sorts": sort_links(found.query, found.form.cleaned_data["sort"] or "flags"),
         },
     )
-
-
-def staff_required(view):
-    """Logged in (else to the log-in page), and staff (else 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied("This page is for staff.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @coach_required
