@@ -8,7 +8,7 @@ module, from the facts kept here (start date, time zone, pauses, clearance).
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -916,7 +916,7 @@ def _schedule_changed(sender, instance, **kwargs):
 
 def refresh_standing(enrolment_ids) -> None:
     """Her (their) dashboard row, recomputed now, in the transaction that changed it."""
-    from django.utils import timezone
+    from django.utils import timezone  # a local name: Enrolment has a field called timezone
 
     from programs import standing
 
@@ -973,9 +973,11 @@ def _program_changed(sender, instance, **kwargs):
     Enrolment.objects.filter(program_id__in=programs, status__in=Enrolment.CURRENT).update(
         planned_until=None, version=new_version()
     )
-    # Their dashboard rows too: the roll-over recomputes them within a minute, in batches.
+    # Their dashboard rows too: due now, the roll-over recomputes them within a minute.
+    from django.utils import timezone  # a local name, as in refresh_standing
+
     ClientStatus.objects.filter(enrolment__program_id__in=programs).update(
-        rolls_over_at=datetime(2000, 1, 1, tzinfo=UTC)
+        rolls_over_at=timezone.now()
     )
 
 
