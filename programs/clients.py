@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 class Row:
     enrolment: Enrolment
     client: coaching.Client
-    # Her health data is withheld from this viewer (`roles.without_health_data`).
-    health_hidden: bool = False
 
     @property
     def flagged(self) -> bool:
@@ -56,6 +54,19 @@ def load(enrolments: QuerySet[Enrolment], now: datetime) -> list[Row]:
         return []
     ids = [e.pk for e in batch]
     specs = facts.program_specs({e.program_id for e in batch})
+    logs, pains, guided = histories(ids)
+    failing = dict(
+        Notification.objects.filter(enrolment_id__in=ids, status=Notification.Status.FAILED)
+        .values("enrolment_id")
+        .annotate(n=Count("pk"))
+        .values_list("enrolment_id", "n")
+    )
+    return [Row(e, _client(e, specs, now, logs, pains, failing, guided)) for e in batch]
+
+
+def histories(ids) -> tuple[dict, dict, dict]:
+    """For each enrolment: her (prescription, local date) logs, her check-in pain scores
+    oldest first, and her guided sessions oldest first; three queries."""
     logs: dict[int, list] = defaultdict(list)
     for enrolment_id, prescription_id, day in SessionLog.objects.filter(
         enrolment_id__in=ids
@@ -64,18 +75,11 @@ def load(enrolments: QuerySet[Enrolment], now: datetime) -> list[Row]:
     pains: dict[int, list[int]] = defaultdict(list)
     for enrolment_id, pain in (
         CheckIn.objects.filter(enrolment_id__in=ids)
-        .order_by("submitted_at")
+        .order_by("submitted_at", "pk")
         .values_list("enrolment_id", "pain")
     ):
         pains[enrolment_id].append(pain)
-    failing = dict(
-        Notification.objects.filter(enrolment_id__in=ids, status=Notification.Status.FAILED)
-        .values("enrolment_id")
-        .annotate(n=Count("pk"))
-        .values_list("enrolment_id", "n")
-    )
-    guided = guided_results(ids)
-    return [Row(e, _client(e, specs, now, logs, pains, failing, guided)) for e in batch]
+    return logs, pains, guided_results(ids)
 
 
 def guided_results(ids) -> dict[int, list[coaching.GuidedResult]]:

@@ -332,6 +332,7 @@ class Enrolment(models.Model):
         # her emails are planned again: this is the one place that decides so for her row.
         _save_marked(self, super().save, args, kwargs)
         wakeups.replan_on_commit(self.pk)
+        refresh_standing([self.pk])
 
     def get_absolute_url(self) -> str:
         return reverse("today", args=[self.pk])
@@ -493,6 +494,25 @@ class GuidedSession(models.Model):
 
     def __str__(self) -> str:
         return f"Guided session on {self.local_date}"
+
+    @classmethod
+    @transaction.atomic
+    def record(cls, enrolment, day: date, pain_after: int | None, results) -> GuidedSession:
+        """The session, a row per (prescription, done, felt) in `results`, and a SessionLog
+        for each one done (adherence counts those), all or nothing."""
+        session = cls.objects.create(enrolment=enrolment, local_date=day, pain_after=pain_after)
+        GuidedExercise.objects.bulk_create(
+            GuidedExercise(session=session, prescription=p, done=done, felt=felt)
+            for p, done, felt in results
+        )
+        for p, done, _ in results:
+            if done:
+                SessionLog.objects.get_or_create(
+                    enrolment=enrolment, prescription=p, local_date=day
+                )
+        # bulk_create sends no signal, and an exercise found too hard flags her.
+        refresh_standing([enrolment.pk])
+        return session
 
     @property
     def done_count(self) -> int:
@@ -728,6 +748,62 @@ class Notification(models.Model):
         return notifications.kind(self.kind)
 
 
+class ClientStatus(models.Model):
+    """Her row on the coach's dashboard as it stands, kept current by `programs.standing`: on
+    every event that changes it, in the same transaction, and at `rolls_over_at` by the
+    periodic roll-over. Derived data: `manage.py rebuild_client_status` rebuilds it all."""
+
+    enrolment = models.OneToOneField(
+        Enrolment, on_delete=models.CASCADE, primary_key=True, related_name="standing"
+    )
+    computed_at = models.DateTimeField()
+    local_date = models.DateField(help_text="Her local date when it was computed.")
+    rolls_over_at = models.DateTimeField(help_text="When time alone changes it next (UTC).")
+    week = models.PositiveSmallIntegerField()
+    started = models.BooleanField()
+    finished = models.BooleanField()
+    progress_percent = models.PositiveSmallIntegerField()
+    recent_done = models.PositiveIntegerField()  # the last 7 days
+    recent_expected = models.PositiveIntegerField()
+    recent_percent = models.PositiveSmallIntegerField()
+    overall_done = models.PositiveIntegerField()
+    overall_expected = models.PositiveIntegerField()
+    overall_percent = models.PositiveSmallIntegerField()
+    last_activity = models.DateField(null=True)
+    last_pain = models.PositiveSmallIntegerField(null=True)
+    pains = models.JSONField(default=list)  # check-in pain scores, oldest first
+    # One column per stored flag (programs.coaching.Flag values); reminders failing is read
+    # from the outbox when shown.
+    urgent = models.BooleanField(default=False)
+    hold = models.BooleanField(default=False)
+    pain_up = models.BooleanField(default=False)
+    strain = models.BooleanField(default=False)
+    idle = models.BooleanField(default=False)
+    broken = models.BooleanField(default=False)
+    # The flags as bits, most urgent highest (programs.standing.rank), for "flagged first";
+    # and the same for the flags that say nothing about her body, for viewers who may not see
+    # her health data.
+    rank = models.PositiveSmallIntegerField(default=0)
+    neutral_rank = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "client statuses"
+        indexes = [
+            models.Index(fields=["rolls_over_at"], name="clientstatus_rolls_over"),
+            models.Index(fields=["rank"], name="clientstatus_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Status of enrolment {self.enrolment_id} on {self.local_date}"
+
+    @property
+    def flags(self) -> tuple:
+        """Her stored flags, most urgent first."""
+        from programs.standing import STORED_FLAGS
+
+        return tuple(flag for flag in STORED_FLAGS if getattr(self, flag.value))
+
+
 class CoachProfile(models.Model):
     """A coach's own clock and digest settings."""
 
@@ -945,6 +1021,43 @@ def _schedule_changed(sender, instance, **kwargs):
         mark_for_planning([instance.enrolment_id])
 
 
+def refresh_standing(enrolment_ids) -> None:
+    """Her (their) dashboard row, recomputed now, in the transaction that changed it."""
+    from django.utils import timezone  # a local name: Enrolment has a field called timezone
+
+    from programs import standing
+
+    ids = [pk for pk in enrolment_ids if pk is not None]
+    if ids:
+        standing.refresh(ids, timezone.now())
+
+
+@receiver(post_save, sender=Pause)
+@receiver(post_delete, sender=Pause)
+@receiver(post_save, sender=Hold)
+@receiver(post_delete, sender=Hold)
+@receiver(post_save, sender=StageOverride)
+@receiver(post_delete, sender=StageOverride)
+@receiver(post_save, sender=SessionLog)
+@receiver(post_delete, sender=SessionLog)
+@receiver(post_save, sender=CheckIn)
+@receiver(post_delete, sender=CheckIn)
+@receiver(post_save, sender=GuidedSession)
+@receiver(post_delete, sender=GuidedSession)
+def _standing_changed(sender, instance, **kwargs):
+    if not _deleted_with_her(sender, kwargs.get("origin")):
+        refresh_standing([instance.enrolment_id])
+
+
+@receiver(post_save, sender=GuidedExercise)
+@receiver(post_delete, sender=GuidedExercise)
+def _guided_exercise_changed(sender, instance, **kwargs):
+    # An exercise found too hard flags her; edited one by one (the admin's inline).
+    if not _deleted_with_her(sender, kwargs.get("origin")):
+        sessions = GuidedSession.objects.filter(pk=instance.session_id)
+        refresh_standing(sessions.values_list("enrolment_id", flat=True))
+
+
 def _deleted_with_her(sender, origin) -> bool:
     """The row goes because something above it was deleted (her enrolment, her account): there
     is nothing left to plan."""
@@ -966,6 +1079,12 @@ def _program_changed(sender, instance, **kwargs):
         programs = Stage.objects.filter(pk=instance.stage_id).values("program_id")
     Enrolment.objects.filter(program_id__in=programs, status__in=Enrolment.CURRENT).update(
         planned_until=None, version=new_version()
+    )
+    # Their dashboard rows too: due now, the roll-over recomputes them within a minute.
+    from django.utils import timezone  # a local name, as in refresh_standing
+
+    ClientStatus.objects.filter(enrolment__program_id__in=programs).update(
+        rolls_over_at=timezone.now()
     )
 
 

@@ -9,9 +9,8 @@ admin's flag, not a clinician's.
 
 from __future__ import annotations
 
-import dataclasses
-
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 
 COACH_GROUP = "Coaches"
 CLINICAL_GROUP = "Clinical staff"
@@ -67,12 +66,9 @@ def sees_health_data(user, enrolment) -> bool:
     return user.has_perm(HEALTH_PERMISSION)
 
 
-def without_health_data(row):
-    """A dashboard row (`clients.Row`) stripped of pain and the flags that are health data,
-    so that a view cannot show, sort or filter by them."""
-    client = dataclasses.replace(
-        row.client,
-        pains=(),
-        flags=tuple(f for f in row.client.flags if f in NEUTRAL_FLAGS),
-    )
-    return dataclasses.replace(row, client=client, health_hidden=True)
+def health_data_condition(user) -> Q:
+    """`sees_health_data` as a database condition on enrolments, for lists sorted and
+    filtered in SQL."""
+    if user.is_authenticated and user.has_perm(HEALTH_PERMISSION):
+        return Q(pk__isnull=False)
+    return Q(coach_id=user.pk) if user.is_authenticated else Q(pk__in=[])

@@ -17,13 +17,15 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 
 from programs import delivery, planning
-from programs.models import Enrolment, Heartbeat, Notification
+from programs.models import ClientStatus, Enrolment, Heartbeat, Notification
 
-JOBS = ("sweep", "plan", "dispatch", "send")
+JOBS = ("sweep", "plan", "dispatch", "send", "roll_over")
 LIVE = (Notification.Status.PENDING, Notification.Status.SENDING)
 LATE = timedelta(minutes=5)  # the oldest due email waiting longer than this is a problem
 SWEEPS_MISSED = 3  # planning has stopped once this many sweep intervals passed without one
 RECENT = timedelta(hours=24)
+# A dashboard row this long past its roll-over (her midnight) means the roll-over has stopped.
+ROLL_OVER_LATE = timedelta(minutes=10)
 LISTED = 20  # enrolments whose planning fails, shown by the page
 
 
@@ -64,6 +66,8 @@ class Status:
     failing: int  # current enrolments whose planning fails
     failures: tuple[PlanFailure, ...]  # the most recent of them, for the page only
     problems: tuple[str, ...]
+    roll_over: Beat | None = None
+    rows_behind: int = 0  # dashboard rows more than ROLL_OVER_LATE past their roll-over
 
     @property
     def ok(self) -> bool:
@@ -109,6 +113,8 @@ def report(now: datetime) -> Status:
             "pk", "plan_failed_at", "plan_error"
         )[:LISTED]
     )
+    # Through the roll-over's own index: only the overdue end is read.
+    rows_behind = ClientStatus.objects.filter(rolls_over_at__lte=now - ROLL_OVER_LATE).count()
     sweep, dispatch = beats.get("sweep"), beats.get("dispatch")
     return Status(
         now=now,
@@ -121,6 +127,8 @@ def report(now: datetime) -> Status:
         failed_recently=failed_recently,
         failing=failing,
         failures=failures,
+        roll_over=beats.get("roll_over"),
+        rows_behind=rows_behind,
         problems=tuple(
             judge(
                 now,
@@ -131,6 +139,7 @@ def report(now: datetime) -> Status:
                 failing=failing,
                 stale_after=timedelta(seconds=settings.STATUS_STALE_SECONDS),
                 sweep_every=timedelta(seconds=settings.CELERY_BEAT_SCHEDULE["sweep"]["schedule"]),
+                rows_behind=rows_behind,
             )
         ),
     )
@@ -161,6 +170,7 @@ def judge(
     failing: int,
     stale_after: timedelta,
     sweep_every: timedelta,
+    rows_behind: int = 0,
 ) -> list[str]:
     """What is wrong, in plain English: an empty list when all is well."""
     problems = []
@@ -186,6 +196,12 @@ def judge(
     if failing:
         enrolments = "1 enrolment" if failing == 1 else f"{failing} enrolments"
         problems.append(f"Planning fails for {enrolments}: their emails are not being planned.")
+    if rows_behind:
+        rows = "1 client's row is" if rows_behind == 1 else f"{rows_behind} clients' rows are"
+        problems.append(
+            f"The dashboards are out of date: {rows} more than {span(ROLL_OVER_LATE)} past "
+            "their local midnight and not rolled over."
+        )
     return problems
 
 

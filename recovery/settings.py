@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("PLAN_SWEEP_SECONDS", "60")),
         "options": {"expires": 55},
     },
+    "roll-over-client-status": {
+        "task": "programs.tasks.roll_over_client_status",
+        "schedule": float(os.environ.get("STATUS_ROLL_SECONDS", "60")),
+        "options": {"expires": 55},
+    },
     "dispatch-notifications": {
         "task": "programs.tasks.dispatch_notifications",
         "schedule": DISPATCH_SECONDS,
@@ -243,6 +248,11 @@ PLAN_BATCH = int(os.environ.get("PLAN_BATCH", "500"))
 PLAN_MAX_BATCHES_PER_SWEEP = int(os.environ.get("PLAN_MAX_BATCHES_PER_SWEEP", "400"))
 PLAN_LEAD_SECONDS = float(os.environ.get("PLAN_LEAD_SECONDS", str(12 * 3600)))
 PLAN_CLAIM_SECONDS = float(os.environ.get("PLAN_CLAIM_SECONDS", "300"))
+
+# The dashboard rows (programs.standing) recomputed at her local midnight: rows per batch (one
+# transaction each), and at most how many batches one run takes; the next run goes on.
+STATUS_ROLL_BATCH = int(os.environ.get("STATUS_ROLL_BATCH", "200"))
+STATUS_ROLL_MAX_BATCHES = int(os.environ.get("STATUS_ROLL_MAX_BATCHES", "250"))
 
 # The outbox: rows per batch, and how many senders one dispatch tick may start.
 OUTBOX_SEND_BATCH = int(os.environ.get("OUTBOX_SEND_BATCH", "100"))

@@ -136,9 +136,46 @@ def test_the_dashboard_and_csv_show_pain_and_holds_only_to_those_allowed(enrolme
     assert "no check-in yet" not in page
 
     response = client.get(reverse("export_csv"), query)
-    [header, row] = list(csv.reader(io.StringIO(response.content.decode())))
+    [header, row] = csv_rows(response)
     cells = dict(zip(header, row, strict=True))
     assert cells["Name"] == "Amira"
+    assert cells["Last pain"] == ("7" if health else "")
+    assert ("See a clinician" in cells["Flags"]) is health
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+# role: (clinic status, sees her health data there)
+CLINIC_MATRIX = {
+    "clinical staff": (200, True),
+    "staff with the permission": (200, True),
+    "superuser": (200, True),
+    "staff": (200, False),
+    "her coach": (403, False),
+    "another coach": (403, False),
+    "another client": (403, False),
+    "her": (403, False),
+    "visitor": (302, False),
+}
+
+
+@pytest.mark.parametrize("role", CLINIC_MATRIX)
+def test_the_clinic_is_for_staff_and_shows_health_data_only_to_those_allowed(enrolment, role):
+    status, health = CLINIC_MATRIX[role]
+    client = client_for(role)
+    page = client.get(reverse("clinic"))
+    export = client.get(reverse("clinic_csv"))
+    assert (page.status_code, export.status_code) == (status, status)
+    if status != 200:
+        return
+    content = page.content.decode()
+    assert "Amira" in content
+    assert ("7/10" in content) is health
+    assert ("See a clinician" in content.split("<tbody")[-1]) is health
+    [header, row] = csv_rows(export)
+    cells = dict(zip(header, row, strict=True))
     assert cells["Last pain"] == ("7" if health else "")
     assert ("See a clinician" in cells["Flags"]) is health
 

@@ -125,6 +125,7 @@ def test_a_coach_sees_her_own_links_and_no_today(coach):
         assert link in links
     assert ">Today<" not in links
     assert ">Triage<" not in links
+    assert ">Clinic<" not in links
 
 
 def test_a_coach_who_is_enrolled_herself_sees_today_too(coach, make_enrolment):
@@ -147,9 +148,10 @@ def test_someone_not_yet_enrolled_sees_today(user):
     assert 'href="/today/">Today' in nav(logged_in(user))
 
 
-def test_staff_keep_triage(staff):
+def test_staff_keep_triage_and_get_the_clinic(staff):
     links = nav(logged_in(staff))
     assert 'href="/triage/">Triage' in links
+    assert 'href="/clinic/">Clinic' in links
     assert 'href="/coach/">Clients' in links
 
 

@@ -376,14 +376,14 @@ FORMS = [
             "caesarean": "False",
             "cleared": "True",
         },
-        {"programs.Enrolment", "programs.Notification"},
+        {"programs.Enrolment", "programs.Notification", "programs.ClientStatus"},
     ),
     Form(
         "clearance",
         "user",
         lambda w, c: reverse("clearance", args=[w.enrolment.pk]),
         lambda w: {"confirm": "on"},
-        {"programs.Enrolment", "programs.Notification"},
+        {"programs.Enrolment", "programs.Notification", "programs.ClientStatus"},
         taken=by_message,
         refused=error_message,
     ),
@@ -392,7 +392,8 @@ FORMS = [
         "user",
         lambda w, c: reverse("log_session", args=[w.enrolment.pk, w.breathing.pk]),
         lambda w: {"action": "done"},
-        {"programs.SessionLog", "programs.Enrolment"},  # she is marked for planning
+        # She is marked for planning (her version) and her status row is refreshed.
+        {"programs.SessionLog", "programs.Enrolment", "programs.ClientStatus"},
         taken=lambda r: r.status_code == 302 and not error_message(r),
         refused=error_message,
     ),
@@ -401,7 +402,7 @@ FORMS = [
         "user",
         lambda w, c: reverse("log_session", args=[w.enrolment.pk, w.breathing.pk]),
         lambda w: {"action": "undo"},
-        {"programs.SessionLog", "programs.Enrolment"},
+        {"programs.SessionLog", "programs.Enrolment", "programs.ClientStatus"},
         taken=lambda r: r.status_code == 200 and b"errorlist" not in r.content,
         refused=error_message,
         headers={"HX-Request": "true"},
@@ -411,7 +412,7 @@ FORMS = [
         "user",
         lambda w, c: reverse("checkin", args=[w.enrolment.pk]),
         lambda w: CHECKIN,
-        {"programs.CheckIn", "programs.Hold", "programs.Notification"},
+        {"programs.CheckIn", "programs.Hold", "programs.Notification", "programs.ClientStatus"},
         taken=checkin_taken,
     ),
     Form(
@@ -419,7 +420,7 @@ FORMS = [
         "visitor",
         lambda w, c: path_of(links.checkin_url(w.enrolment.pk, 2)),
         lambda w: CHECKIN,
-        {"programs.CheckIn", "programs.Hold", "programs.Notification"},
+        {"programs.CheckIn", "programs.Hold", "programs.Notification", "programs.ClientStatus"},
         taken=checkin_taken,
     ),
     Form(
@@ -432,14 +433,14 @@ FORMS = [
             "email_session": "on",
             "email_checkin": "on",
         },
-        {"programs.Enrolment", "programs.Notification"},
+        {"programs.Enrolment", "programs.Notification", "programs.ClientStatus"},
     ),
     Form(
         "unsubscribe",
         "visitor",
         lambda w, c: path_of(links.unsubscribe_url(w.enrolment.pk, "session")),
         lambda w: {"List-Unsubscribe": "One-Click"},
-        {"programs.Enrolment", "programs.Notification"},
+        {"programs.Enrolment", "programs.Notification", "programs.ClientStatus"},
         taken=lambda r: r.status_code == 200 and b"unsubscribed" in r.content,
         refused=lambda r: False,
     ),
@@ -489,6 +490,7 @@ FORMS = [
             "programs.CoachAction",
             "programs.Notification",
             "programs.Enrolment",
+            "programs.ClientStatus",
         },
         taken=by_message,
         refused=error_message,
@@ -498,7 +500,7 @@ FORMS = [
         "coach",
         lambda w, c: reverse("bulk_pause"),
         lambda w: {"clients": [str(w.enrolment.pk)]},
-        {"programs.Enrolment", "programs.Pause", "programs.CoachAction"},
+        {"programs.Enrolment", "programs.Pause", "programs.CoachAction", "programs.ClientStatus"},
         taken=by_message,
         refused=error_message,
     ),
@@ -628,6 +630,7 @@ def test_status_changes_ignore_whatever_else_is_posted(world, now, draw):
             assert said == {"success"}
             assert difference <= {
                 "programs.Enrolment",
+                "programs.ClientStatus",
                 "programs.Pause",
                 "programs.Hold",
                 "programs.CoachAction",
@@ -707,7 +710,7 @@ def test_any_query_string_on_any_page(world, draw):
         assert_escaped(response)
         if name == "export_csv":
             assert response["Content-Type"] == "text/csv; charset=utf-8"
-            assert response.content.startswith(b"Name,Email,Program")
+            assert b"".join(response.streaming_content).startswith(b"Name,Email,Program")
         assert changed(before, table_rows()) == set()
 
 

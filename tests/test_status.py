@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from programs import planning, status
-from programs.models import CheckIn, Enrolment, Heartbeat, Notification
+from programs.models import CheckIn, ClientStatus, Enrolment, Heartbeat, Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -382,6 +382,38 @@ def test_late_emails_and_failing_planning_make_a_503(
     ]
 
 
+def test_the_roll_over_of_the_dashboards_is_reported(client, staff, now):
+    beat("roll_over", now - timedelta(seconds=10), seconds=1.5, rows=40, batches=1)
+    client.force_login(staff)
+    assert get_json(client).json()["roll_over"] == {
+        "finished_at": "2026-03-10T08:59:50Z",
+        "age_seconds": 10.0,
+        "seconds": 1.5,
+        "rows": 40,
+        "batches": 1,
+    }
+    assert "recomputed 40 rows" in client.get(reverse("status")).content.decode()
+
+
+def test_dashboard_rows_ten_minutes_past_their_midnight_are_a_problem(
+    client, staff, healthy, make_enrolment, now
+):
+    enrolment = make_enrolment()
+    client.force_login(staff)
+    rows = ClientStatus.objects.filter(pk=enrolment.pk)
+    rows.update(rolls_over_at=now - timedelta(minutes=9, seconds=59))
+    data = get_json(client).json()
+    assert (data["client_status"], data["problems"]) == ({"rows_behind": 0}, [])
+    rows.update(rolls_over_at=now - timedelta(minutes=10))
+    response = get_json(client)
+    assert response.status_code == 503
+    assert response.json()["client_status"] == {"rows_behind": 1}
+    assert response.json()["problems"] == [
+        "The dashboards are out of date: 1 client's row is more than 10 minutes past their "
+        "local midnight and not rolled over."
+    ]
+
+
 # The judgement, on plain values
 
 AT = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -421,6 +453,13 @@ def test_planning_stopped_after_three_missed_sweeps():
         "Planning has stopped: the last sweep finished at 2026-03-10 08:56:59 UTC (3 minutes ago)."
     ]
     assert judge(swept_at=AT - timedelta(seconds=181), sweep_every=timedelta(minutes=5)) == []
+
+
+def test_rows_behind_are_counted_in_words():
+    assert judge(rows_behind=3) == [
+        "The dashboards are out of date: 3 clients' rows are more than 10 minutes past their "
+        "local midnight and not rolled over."
+    ]
 
 
 def test_no_sweep_ever_is_a_problem():
@@ -476,7 +515,7 @@ def test_the_report_costs_the_same_few_queries_for_3_or_30_failing_enrolments(
     make_enrolment, django_user_model, django_assert_max_num_queries, now, n
 ):
     failing_enrolments(make_enrolment, django_user_model, n, now)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):  # one is the dashboard rows behind their roll-over
         report = status.report(now)
     assert report.failing == n
 
@@ -487,7 +526,7 @@ def test_the_page_and_json_cost_the_same_for_3_or_30_failing_enrolments(
 ):
     failing_enrolments(make_enrolment, django_user_model, n, now)
     client.force_login(staff)
-    with django_assert_max_num_queries(8):  # one is the header's: is she enrolled herself
+    with django_assert_max_num_queries(9):  # one is the header's: is she enrolled herself
         assert client.get(reverse("status")).status_code == 200
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         assert get_json(client).json()["planning"]["failing_enrolments"] == n

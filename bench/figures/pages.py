@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from bench import population
 from bench.context import Context
-from programs import roles
+from programs import roles, standing
 from programs.models import Enrolment
 
 User = get_user_model()
@@ -78,6 +78,9 @@ def measure(ctx: Context) -> None:
         coaches[size] = coach
         offset += size
     population.add_history(ids, now)
+    # Bulk inserts send no signals: their dashboard rows are built as an upgrade builds them.
+    for start in range(0, len(ids), 500):
+        standing.refresh(ids[start : start + 500], now)
     client = Enrolment.objects.select_related("user").get(pk=ids[0])
 
     ctx.say("pages: collecting static files, starting gunicorn (2 workers)")
@@ -130,8 +133,8 @@ def measure(ctx: Context) -> None:
             anchor_label="the login page",
             limited_by=notes.get(
                 name,
-                "every client's flags and adherence worked out in Python on each request "
-                "(clients.load, then sorted, then 25 shown): grows with her number of clients",
+                "her clients' stored rows (programs.standing) counted, sorted and paged in the "
+                "database, 25 loaded: the same queries for any number of clients",
             )
             + f"; p95 of {requests} sequential requests, {length:,} bytes",
         )

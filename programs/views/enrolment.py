@@ -22,7 +22,6 @@ from programs.forms import (
 )
 from programs.models import (
     Enrolment,
-    GuidedExercise,
     GuidedSession,
     Prescription,
     Program,
@@ -313,19 +312,7 @@ def _save_guided(enrolment: Enrolment, today, form: GuidedSessionForm) -> int:
     """The session, a row per exercise, and a SessionLog for each one done (adherence counts
     those), all or nothing. Returns how many she did."""
     results = form.results()
-    with transaction.atomic():
-        session = GuidedSession.objects.create(
-            enrolment=enrolment, local_date=today, pain_after=form.cleaned_data["pain_after"]
-        )
-        GuidedExercise.objects.bulk_create(
-            GuidedExercise(session=session, prescription=p, done=done, felt=felt)
-            for p, done, felt in results
-        )
-        for p, done, _ in results:
-            if done:
-                SessionLog.objects.get_or_create(
-                    enrolment=enrolment, prescription=p, local_date=today
-                )
+    GuidedSession.record(enrolment, today, form.cleaned_data["pain_after"], results)
     return sum(1 for _, done, _ in results if done)
 
 

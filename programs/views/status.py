@@ -77,6 +77,8 @@ def as_json(report: status.Status) -> dict:
             "failed_last_24h": report.failed_recently,
         },
         "planning": {"failing_enrolments": report.failing},
+        "roll_over": _beat(report.roll_over, "rows", "batches"),
+        "client_status": {"rows_behind": report.rows_behind},
     }
 
 

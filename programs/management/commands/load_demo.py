@@ -32,6 +32,7 @@ from programs.models import (
     Prescription,
     Program,
     SessionLog,
+    refresh_standing,
 )
 
 COACH_EMAIL = "coach@example.com"
@@ -193,6 +194,7 @@ def _log_sessions(enrolment: Enrolment, seed: str, now: datetime) -> int:
 
     before = SessionLog.objects.filter(enrolment=enrolment).count()
     SessionLog.objects.bulk_create(logs, ignore_conflicts=True)
+    refresh_standing([enrolment.pk])  # bulk_create sends no signal
     return SessionLog.objects.filter(enrolment=enrolment).count() - before
 
 
