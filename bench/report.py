@@ -182,9 +182,9 @@ are due. The first two groups' emails are prepared ahead (`preparation.prepare`,
 process), as the preparation sweep has workers do in the ten minutes before their moment. The
 anchor is plain `smtplib.SMTP` sending M pre-built copies of one real session reminder
 (rendered by the application) over one connection, once before and once after the application
-sends, averaged. `delivery.send_due()` in one process sends the first group; then 4 sender
-processes, started together after their start-up, send the second; last, one process sends the
-third group, whose emails were never prepared and are built as they go.
+sends, averaged. `delivery.send_due()` in one process sends the first group, then the third,
+whose emails were never prepared and are built as they go; last, 4 sender processes, started
+together after their start-up, send the second.
 
 **4. The 08:00 rush.** A cohort in one zone (`Asia/Kolkata`) whose reminder falls at one
 instant: the benchmark picks that instant a little ahead (after the time planning them should

@@ -100,6 +100,7 @@ def add_history(ctx: Context, count: int, start: int) -> None:
         "sent_at",
         "last_error",
         "created_at",
+        "prepared_to",
     ]
     base = ctx.t0.replace(hour=6, minute=0, second=0, microsecond=0)
     if connection.vendor == "postgresql":
@@ -114,7 +115,7 @@ def add_history(ctx: Context, count: int, start: int) -> None:
             "WITH RECURSIVE seq(i) AS (SELECT %s UNION ALL SELECT i + 1 FROM seq WHERE i < %s) "
             f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
             f"SELECT %s + i %% %s, %s + i %% %s, '', 'session', 'sent-' || i, {at}, {at}, "
-            f"'sent', 1, '', {at}, '', {at} FROM seq"
+            f"'sent', 1, '', {at}, '', {at}, '' FROM seq"
         )
         params = [offset, offset + size - 1, e0, n, u0, n] + [param, n] * 4
         with transaction.atomic(), connection.cursor() as cursor:
