@@ -243,7 +243,10 @@ class Context:
                 "--schedule",
                 str(schedule),
             ],
-            self.app_env(),
+            # The preparation sweep every 10 s rather than every minute: a cohort planned
+            # moments before its instant is then prepared ahead, as one planned the day before
+            # would be in the ten minutes before its moment.
+            self.app_env(PREPARE_SWEEP_SECONDS="10"),
         )
         beat.wait_for_output("beat: Starting...", timeout=60)
         self._beat = beat

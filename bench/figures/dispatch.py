@@ -68,6 +68,7 @@ def measure(ctx: Context) -> None:
     started = time.perf_counter()
     prepared = preparation.prepare(ids, timezone.now()).prepared
     prepare_ms = (time.perf_counter() - started) / len(ids) * 1000
+    ctx.facts["prepare_ms"] = prepare_ms
     if prepared != len(ids):
         raise RuntimeError(f"only {prepared:,} of {len(ids):,} emails were prepared")
 
