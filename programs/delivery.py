@@ -226,9 +226,11 @@ def _deliver_one(row, batch: Batch, connection, now: datetime, report: DeliveryR
     prepared = row.prepared_message()
     try:
         if prepared is not None:
-            # Nothing she did since it was prepared (her version is unchanged): only lateness
-            # can still stop it.
-            wanted = not row.spec.is_stale(now - row.scheduled_for)
+            # Nothing her schedule depends on changed since it was prepared (her version is
+            # the same); her enrolment's own state and lateness are checked as for any row.
+            wanted = row.enrolment.status != Enrolment.Status.WITHDRAWN and not row.spec.is_stale(
+                now - row.scheduled_for
+            )
             message = Prepared(row.to_address, prepared)
         else:
             wanted = _still_wanted(row, recipient, now, summary, batch.broken, batch.unacknowledged)

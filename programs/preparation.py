@@ -14,8 +14,8 @@ Delivery sends a prepared message as it is only while her version and address ar
 (`Notification.prepared_message`): anything her emails depend on changes her version in the same
 transaction (`programs.models.mark_for_planning`). Otherwise, or for a row that was never
 prepared (planned inside the window, or the sweep was down), it builds the email afresh at its
-moment, as it always could. A name edited in the last few minutes may greet her in its old form:
-that is the whole of what preparing ahead can make stale.
+moment, as it always could. A name edited in the last few minutes (hers, or an exercise's in the
+admin) may appear in its old form: that is the whole of what preparing ahead can make stale.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 
 from programs import emails, facts, notifications, reminders
 from programs.delivery import LIVE
-from programs.models import Heartbeat, Notification
+from programs.models import Enrolment, Heartbeat, Notification
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,12 @@ def prepare(ids: list[int], now: datetime) -> PrepareReport:
     for row in rows:
         recipient = recipients.get(row.enrolment_id)
         try:
-            wanted = recipient is not None and reminders.still_wanted(
-                recipient, row.spec, row.key, row.scheduled_for, row.scheduled_for
+            wanted = (
+                recipient is not None
+                and row.enrolment.status != Enrolment.Status.WITHDRAWN
+                and reminders.still_wanted(
+                    recipient, row.spec, row.key, row.scheduled_for, row.scheduled_for
+                )
             )
             message = wanted and emails.build(row, recipient, content)
             data = message and message.message().as_bytes(linesep="\r\n")

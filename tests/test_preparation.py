@@ -252,3 +252,18 @@ def test_a_row_cancelled_by_planning_keeps_no_prepared_email(enrolment):
     planning.plan_all(BEFORE)
     row = Notification.objects.get(kind="session", key="2026-03-04")
     assert (row.status, row.prepared) == (Status.CANCELLED, None)
+
+
+def test_a_withdrawn_enrolment_is_not_prepared_even_before_she_is_planned_again(enrolment):
+    # Withdrawing saves her (a new version), but her rows wait for planning to cancel them.
+    Enrolment.objects.filter(pk=enrolment.pk).update(status=Enrolment.Status.WITHDRAWN)
+    assert prepare_due().prepared is None
+
+
+def test_a_prepared_email_is_not_sent_after_she_withdrew(enrolment):
+    prepare_due()
+    # Her version unchanged, as if she had withdrawn just before it was prepared.
+    Enrolment.objects.filter(pk=enrolment.pk).update(status=Enrolment.Status.WITHDRAWN)
+    delivery.send_due(lambda: MOMENT)
+    assert mail.outbox == []
+    assert due_row().status == Status.CANCELLED

@@ -484,6 +484,17 @@ def test_deleting_logs_her_out_and_says_so(member, history):
     assert member.get(reverse("account")).status_code == 302
 
 
+def test_deleting_clears_what_her_browser_kept_for_offline_use(member, history):
+    response = member.post(reverse("account_delete"), {"password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_a_refused_deletion_clears_nothing(member, history):
+    response = member.post(reverse("account_delete"), {"password": "wrong"})
+    assert "Clear-Site-Data" not in response
+
+
 def test_deleting_leaves_another_womans_data_alone(member, history, other_user):
     delete(member)
     theirs = Enrolment.objects.get(user=other_user)

@@ -131,7 +131,10 @@ def delete(request):
         delete_account(request.user)
         logout(request)
         messages.success(request, "Your account and everything in it have been deleted.")
-        return redirect("home")
+        response = redirect("home")
+        # Her pages the offline service worker kept go too, with the worker itself.
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
     return render(request, "account/delete.html", {"form": form})
 
 
