@@ -21,9 +21,10 @@ from django.db.models.lookups import LessThanOrEqual
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import timezone
 
 from programs import media as media_rules
-from programs import notifications, reminders, schedule, wakeups, zones
+from programs import notifications, reminders, schedule, standing, wakeups, zones
 
 
 class Program(models.Model):
@@ -799,9 +800,7 @@ class ClientStatus(models.Model):
     @property
     def flags(self) -> tuple:
         """Her stored flags, most urgent first."""
-        from programs.standing import STORED_FLAGS
-
-        return tuple(flag for flag in STORED_FLAGS if getattr(self, flag.value))
+        return tuple(flag for flag in standing.STORED_FLAGS if getattr(self, flag.value))
 
 
 class CoachProfile(models.Model):
@@ -1008,25 +1007,8 @@ def mark_for_planning(enrolment_ids) -> None:
         wakeups.replan_on_commit(pk)
 
 
-@receiver(post_save, sender=Pause)
-@receiver(post_delete, sender=Pause)
-@receiver(post_save, sender=Hold)
-@receiver(post_delete, sender=Hold)
-@receiver(post_save, sender=StageOverride)
-@receiver(post_delete, sender=StageOverride)
-@receiver(post_save, sender=SessionLog)
-@receiver(post_delete, sender=SessionLog)
-def _schedule_changed(sender, instance, **kwargs):
-    if not _deleted_with_her(sender, kwargs.get("origin")):
-        mark_for_planning([instance.enrolment_id])
-
-
 def refresh_standing(enrolment_ids) -> None:
     """Her (their) dashboard row, recomputed now, in the transaction that changed it."""
-    from django.utils import timezone  # a local name: Enrolment has a field called timezone
-
-    from programs import standing
-
     ids = [pk for pk in enrolment_ids if pk is not None]
     if ids:
         standing.refresh(ids, timezone.now())
@@ -1044,9 +1026,16 @@ def refresh_standing(enrolment_ids) -> None:
 @receiver(post_delete, sender=CheckIn)
 @receiver(post_save, sender=GuidedSession)
 @receiver(post_delete, sender=GuidedSession)
-def _standing_changed(sender, instance, **kwargs):
-    if not _deleted_with_her(sender, kwargs.get("origin")):
-        refresh_standing([instance.enrolment_id])
+def _her_data_changed(sender, instance, **kwargs):
+    if _deleted_with_her(sender, kwargs.get("origin")):
+        return
+    if sender in SCHEDULE_SOURCES:
+        mark_for_planning([instance.enrolment_id])
+    refresh_standing([instance.enrolment_id])
+
+
+# What her emails depend on, besides her enrolment's own row.
+SCHEDULE_SOURCES = (Pause, Hold, StageOverride, SessionLog)
 
 
 @receiver(post_save, sender=GuidedExercise)
@@ -1081,8 +1070,6 @@ def _program_changed(sender, instance, **kwargs):
         planned_until=None, version=new_version()
     )
     # Their dashboard rows too: due now, the roll-over recomputes them within a minute.
-    from django.utils import timezone  # a local name, as in refresh_standing
-
     ClientStatus.objects.filter(enrolment__program_id__in=programs).update(
         rolls_over_at=timezone.now()
     )
