@@ -4,7 +4,9 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
+from programs import roles
 from programs.models import Enrolment, Exercise, Prescription, Program, Stage
 
 pytest_plugins = ["tests.browser"]
@@ -71,8 +73,6 @@ def other_user(db):
 @pytest.fixture
 def coach(db):
     """A coach: a user in the Coaches group."""
-    from programs import roles
-
     user = User.objects.create_user(
         "dana@example.com", "dana@example.com", PASSWORD, first_name="Dana", last_name="Coach"
     )
@@ -156,3 +156,37 @@ def replanning(published, django_capture_on_commit_callbacks):
                 planners[name].run(*args)
 
     return run
+
+
+def person(email, **values) -> User:
+    return User.objects.create_user(
+        email, email, PASSWORD, first_name=email.split("@")[0], **values
+    )
+
+
+def make(role: str) -> User | None:
+    """One of the cast of an access matrix, beside `user` (her) and `coach` (her coach):
+    another coach or client, staff with or without the health permission, a superuser, or
+    None for a visitor."""
+    if role == "her coach":
+        return User.objects.get(email="dana@example.com")
+    if role == "her":
+        return User.objects.get(email="amira@example.com")
+    if role == "visitor":
+        return None
+    user = person(f"{role.replace(' ', '.')}@example.com")
+    if role == "another coach":
+        roles.make_coach(user)
+    elif role == "another client":
+        pass
+    else:
+        user.is_staff = True
+        user.is_superuser = role == "superuser"
+        user.save()
+        if role == "clinical staff":
+            roles.make_clinical(user)
+        elif role == "staff with the permission":
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label="programs", codename="view_checkin")
+            )
+    return user

@@ -8,13 +8,13 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
 from programs import roles
 from programs.models import CheckIn, CoachAction, Hold, Notification
-from tests.conftest import PASSWORD, User
+from tests.conftest import make
 
 pytestmark = pytest.mark.django_db
 
@@ -53,37 +53,6 @@ def enrolment(make_enrolment, coach):
         at=checkin.submitted_at,
     )
     return enrolment
-
-
-def person(email, **values) -> User:
-    return User.objects.create_user(
-        email, email, PASSWORD, first_name=email.split("@")[0], **values
-    )
-
-
-def make(role: str) -> User | None:
-    if role == "her coach":
-        return User.objects.get(email="dana@example.com")
-    if role == "her":
-        return User.objects.get(email="amira@example.com")
-    if role == "visitor":
-        return None
-    user = person(f"{role.replace(' ', '.')}@example.com")
-    if role == "another coach":
-        roles.make_coach(user)
-    elif role == "another client":
-        pass
-    else:
-        user.is_staff = True
-        user.is_superuser = role == "superuser"
-        user.save()
-        if role == "clinical staff":
-            roles.make_clinical(user)
-        elif role == "staff with the permission":
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label="programs", codename="view_checkin")
-            )
-    return user
 
 
 # role: (client page status, sees her health data)

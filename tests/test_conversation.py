@@ -5,16 +5,15 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from programs import conversation, delivery, roles
+from programs import conversation, delivery
 from programs.models import CoachAction, Enrolment, Message, Notification, ThreadRead
-from tests.conftest import PASSWORD, User
+from tests.conftest import make, person
 
 pytestmark = pytest.mark.django_db
 
@@ -33,39 +32,11 @@ def enrolment(make_enrolment, coach):
     return make_enrolment(coach=coach)
 
 
-def person(email, **values) -> User:
-    return User.objects.create_user(
-        email, email, PASSWORD, first_name=email.split("@")[0], **values
-    )
-
-
 def browser(user=None) -> Client:
     client = Client()
     if user is not None:
         client.force_login(user)
     return client
-
-
-def make(role: str) -> User | None:
-    if role == "her":
-        return User.objects.get(email="amira@example.com")
-    if role == "her coach":
-        return User.objects.get(email="dana@example.com")
-    if role == "visitor":
-        return None
-    user = person(f"{role.replace(' ', '.')}@example.com")
-    if role == "another coach":
-        roles.make_coach(user)
-    elif role in ("staff", "clinical staff", "staff with the permission"):
-        user.is_staff = True
-        user.save()
-        if role == "clinical staff":
-            roles.make_clinical(user)
-        elif role == "staff with the permission":
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label="programs", codename="view_checkin")
-            )
-    return user
 
 
 def write(enrolment, side, body="Hello") -> conversation.Posted:
