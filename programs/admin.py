@@ -1,9 +1,16 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
-from programs import checkins, media
+from programs import checkins, media, variants
 from programs.forms import TimeZoneField, offer_current_zone
 from programs.models import (
     CheckIn,
@@ -43,6 +50,24 @@ class PrescriptionInline(admin.TabularInline):
     fields = ["position", "exercise", "sets", "reps", "hold_seconds", "days_per_week", "note"]
 
 
+class CopyProgramForm(forms.Form):
+    """The new name and slug of a program's copy."""
+
+    name = forms.CharField(max_length=Program._meta.get_field("name").max_length)
+    slug = forms.SlugField(
+        max_length=Program._meta.get_field("slug").max_length,
+        help_text="The end of its address on the site; no other program may use it.",
+    )
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if Program.objects.filter(slug=slug).exists():
+            raise ValidationError(
+                f'Another program already uses the slug "{slug}": choose another.'
+            )
+        return slug
+
+
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
     list_display = ["name", "weeks", "is_published"]
@@ -50,6 +75,80 @@ class ProgramAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StageInline]
+    actions = ["copy_as_variant"]
+
+    def get_urls(self):
+        copy = path(
+            "<path:object_id>/copy/",
+            self.admin_site.admin_view(self.copy_view),
+            name="programs_program_copy",
+        )
+        return [copy, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_copy": self.has_copy_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_copy_permission(self, request) -> bool:
+        # A copy adds rows of all three models.
+        return request.user.has_perms(
+            ["programs.add_program", "programs.add_stage", "programs.add_prescription"]
+        )
+
+    @admin.action(description="Copy as a variant", permissions=["copy"])
+    def copy_as_variant(self, request, queryset):
+        count = queryset.count()
+        if count != 1:
+            self.message_user(
+                request,
+                f"Select exactly one program to copy ({count} selected). Nothing was copied.",
+                messages.WARNING,
+            )
+            return None
+        return redirect("admin:programs_program_copy", queryset.get().pk)
+
+    def copy_view(self, request, object_id):
+        """Ask for the copy's name and slug, then copy the program and open the copy."""
+        program = self.get_object(request, unquote(object_id))
+        if program is None:
+            raise Http404("No such program.")
+        if not self.has_copy_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = CopyProgramForm(request.POST)
+        else:
+            initial = {"name": f"{program.name} (copy)", "slug": variants.free_slug(program)}
+            form = CopyProgramForm(initial=initial)
+        if form.is_valid():
+            try:
+                copy = variants.copy_program(program, **form.cleaned_data)
+            except ValidationError as error:  # the slug was taken since the form checked it
+                form.add_error(None, error)
+            else:
+                self._copied(request, program, copy)
+                return redirect("admin:programs_program_change", copy.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Copy {program} as a variant",
+            "opts": self.opts,
+            "original": program,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/programs/program/copy.html", context)
+
+    def _copied(self, request, program, copy) -> None:
+        # Counted from the copy's rows, so the message says what was made.
+        stages = copy.stages.count()
+        prescriptions = variants.own_prescriptions(copy).count()
+        self.log_addition(request, copy, f"Copied from {program} ({program.slug}).")
+        self.message_user(
+            request,
+            f'Copied "{program}" as "{copy}": {stages} stage{pluralize(stages)} '
+            f"and {prescriptions} prescription{pluralize(prescriptions)}. It is unpublished "
+            "until you publish it.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Stage)
