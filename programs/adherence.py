@@ -5,9 +5,10 @@ A prescription of N days a week is met by logging it on N different days of that
 week; extra days do not make up for another exercise.
 
 Only what was prescribed to her on each day counts: a day counts for an exercise if it was on
-her daily list at the end of that day (today: now). An override, a clearance or a hold on day D
-changes nothing before D. An exercise on her list for fewer than N days of a week (a stage
-opened mid-week) asks for one session on each of those days at most.
+her daily list at the end of that day (today: now). An override, a clearance, a hold, her coach's
+tailoring or a move to another program on day D changes nothing before D. An exercise on her
+list for fewer than N days of a week (a stage opened mid-week) asks for one session on each of
+those days at most.
 """
 
 from __future__ import annotations
@@ -108,12 +109,24 @@ def _tally(
         listed[key] = listed.get(key, 0) + ahead_days
     targets = [
         Target(p.key, min(p.days_per_week, listed[p.key]))
-        for stage in sorted(facts.stages, key=lambda s: (s.unlock_week, s.key))
-        for p in stage.prescriptions
+        for p in schedule.all_prescriptions(facts).values()
         if listed.get(p.key)
     ]
-    counted = [(key, day) for key, day in logs if key in lists.get(day, ())]
+    counted = [(key, day) for key, day in _carried(facts, logs) if key in lists.get(day, ())]
     return tally_week(week, first, last, targets, counted)
+
+
+def _carried(facts: schedule.EnrolmentFacts, logs: Iterable[tuple[int, date]]):
+    """The logs, with a session of an exercise her coach replaced (a new dose, a swap) later
+    the same day counted for its replacement: the day's list is read at its end."""
+    if not facts.changes:
+        return logs
+    replaced = {
+        (c.replaces, c.since.astimezone(facts.tz).date()): c.spec.key
+        for c in facts.changes
+        if c.replaces is not None and c.spec is not None
+    }
+    return [(replaced.get((key, day), key), day) for key, day in logs]
 
 
 def weekly(

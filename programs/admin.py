@@ -140,7 +140,7 @@ class ProgramAdmin(admin.ModelAdmin):
     def _copied(self, request, program, copy) -> None:
         # Counted from the copy's rows, so the message says what was made.
         stages = copy.stages.count()
-        prescriptions = variants.own_prescriptions(copy).count()
+        prescriptions = variants.program_prescriptions(copy).count()
         self.log_addition(request, copy, f"Copied from {program} ({program.slug}).")
         self.message_user(
             request,

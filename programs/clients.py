@@ -53,7 +53,7 @@ def load(enrolments: QuerySet[Enrolment], now: datetime) -> list[Row]:
     if not batch:
         return []
     ids = [e.pk for e in batch]
-    specs = facts.program_specs({e.program_id for e in batch})
+    specs = facts.specs_for(batch)
     logs, pains, guided = histories(ids)
     failing = dict(
         Notification.objects.filter(enrolment_id__in=ids, status=Notification.Status.FAILED)
@@ -104,7 +104,7 @@ def urgent_hold(enrolment: Enrolment) -> bool:
 def _client(e: Enrolment, specs, now, logs, pains, failing, guided) -> coaching.Client:
     try:
         return coaching.client(
-            e.facts(specs[e.program_id]),
+            e.facts(specs),
             now,
             logs[e.pk],
             pains[e.pk],

@@ -192,8 +192,8 @@ class Batch:
         # only for the rest.
         fresh = [r for r in rows if r.enrolment and r.prepared_message() is None]
         enrolments = list({r.enrolment_id: r.enrolment for r in fresh}.values())
-        prefetch_related_objects(enrolments, "pauses", "holds", "overrides")
-        specs = facts.program_specs({e.program_id for e in enrolments})
+        prefetch_related_objects(enrolments, *facts.HER_FACTS)
+        specs = facts.specs_for(enrolments)
         recipients, broken = facts.recipients(enrolments, specs)
         # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
         coaches = {r.recipient_id for r in rows if r.kind == notifications.COACH_DIGEST.key}
@@ -201,7 +201,13 @@ class Batch:
         waiting = alerts.unacknowledged(
             alerts.hold_of(r.key) for r in rows if r.spec.recheck == Recheck.UNACKNOWLEDGED
         )
-        return cls(recipients, broken, summaries, emails.Content.load(specs), frozenset(waiting))
+        return cls(
+            recipients,
+            broken,
+            summaries,
+            emails.Content.load(specs, enrolments),
+            frozenset(waiting),
+        )
 
 
 def deliver(rows: list[Notification], clock: Callable[[], datetime], report: DeliveryReport):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -34,12 +35,14 @@ class Content:
     stages: dict[int, Stage]
 
     @classmethod
-    def load(cls, specs: dict[int, tuple]) -> Content:
+    def load(cls, specs: dict[int, tuple], enrolments) -> Content:
+        """The programs' prescriptions, and those tailored for the given enrolments."""
+        mine = Q(enrolment_id__in=[e.pk for e in enrolments])
         prescriptions = {
             p.pk: p
-            for p in Prescription.objects.filter(stage__program_id__in=list(specs)).select_related(
-                "exercise", "stage"
-            )
+            for p in Prescription.objects.filter(
+                Q(enrolment=None, stage__program_id__in=list(specs)) | mine
+            ).select_related("exercise", "stage")
         }
         stages = {p.stage_id: p.stage for p in prescriptions.values()}
         return cls(prescriptions, stages)

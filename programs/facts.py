@@ -21,43 +21,61 @@ from programs.models import (
     Notification,
     Prescription,
     Program,
+    ProgramMove,
     SessionLog,
     Stage,
     StageOverride,
+    Tailoring,
 )
 
 Status = Notification.Status
 
 
-def program_specs(program_ids: Iterable[int] | None = None) -> dict[int, tuple]:
-    """Each program's stages as schedule values, loaded once for a whole batch."""
-    programs = Program.objects.prefetch_related(
+def program_stages():
+    """Stages with their programs' own prescriptions and exercises, to prefetch."""
+    return Stage.objects.prefetch_related(
         Prefetch(
-            "stages",
-            queryset=Stage.objects.prefetch_related(
-                Prefetch("prescriptions", queryset=Prescription.objects.select_related("exercise"))
-            ),
+            "prescriptions",
+            queryset=Prescription.objects.of_programs().select_related("exercise"),
         )
     )
+
+
+def program_specs(program_ids: Iterable[int] | None = None) -> dict[int, tuple]:
+    """Each program's stages as schedule values, loaded once for a whole batch."""
+    programs = Program.objects.prefetch_related(Prefetch("stages", queryset=program_stages()))
     if program_ids is not None:
         programs = programs.filter(pk__in=list(program_ids))
     return {p.pk: tuple(stage.spec() for stage in p.stages.all()) for p in programs}
 
 
+def specs_for(batch: Iterable[Enrolment]) -> dict[int, tuple]:
+    """The stages of every program the batch's enrolments follow or followed, loaded once.
+    Reads the prefetched moves (`with_facts`)."""
+    ids = set()
+    for e in batch:
+        ids.add(e.program_id)
+        ids.update(m.from_program_id for m in e.moves.all())
+    return program_specs(ids)
+
+
 def enrolment_facts(
-    enrolment: Enrolment, stages: tuple[schedule.StageSpec, ...] | None = None
+    enrolment: Enrolment, specs: dict[int, tuple] | None = None
 ) -> schedule.EnrolmentFacts:
     """The plain values the schedule works from. Uses prefetched stages (with their
-    prescriptions and exercises), pauses, holds and overrides; batch callers pass the program's
-    stages in."""
-    if stages is None:
-        stages = tuple(stage.spec() for stage in enrolment.program.stages.all())
+    prescriptions and exercises), pauses, holds, overrides, tailorings and moves; batch callers
+    pass in the stages of the programs (`specs_for`)."""
+    moves = list(enrolment.moves.all())
+    if specs is None:
+        specs = {enrolment.program_id: tuple(s.spec() for s in enrolment.program.stages.all())}
+        if missing := {m.from_program_id for m in moves} - specs.keys():
+            specs.update(program_specs(missing))
     overrides = list(enrolment.overrides.all())
     return schedule.EnrolmentFacts(
         start_date=enrolment.start_date,
         tz=enrolment.tz,
         weeks=enrolment.program.weeks,
-        stages=stages,
+        stages=specs[enrolment.program_id],
         pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in enrolment.pauses.all()),
         cleared_at=enrolment.cleared_at,
         holds=tuple(
@@ -73,6 +91,10 @@ def enrolment_facts(
         override_times=tuple((o.stage_id, o.created_at) for o in overrides),
         birth_date=birth_date(enrolment),
         caesarean=enrolment.caesarean,
+        changes=tuple(t.change() for t in enrolment.tailorings.all()),
+        earlier=tuple(
+            schedule.Era(m.moved_at, m.from_program.weeks, specs[m.from_program_id]) for m in moves
+        ),
     )
 
 
@@ -85,9 +107,17 @@ def birth_date(enrolment: Enrolment) -> date:
 
 def with_facts(enrolments):
     """The queryset, loading what `Enrolment.facts` reads."""
-    return enrolments.select_related("program", "user").prefetch_related(
-        "pauses", "holds", "overrides"
-    )
+    return enrolments.select_related("program", "user").prefetch_related(*HER_FACTS)
+
+
+# What `enrolment_facts` reads besides her row and her program's stages, to prefetch.
+HER_FACTS = (
+    "pauses",
+    "holds",
+    "overrides",
+    Prefetch("tailorings", queryset=Tailoring.objects.select_related("prescription__exercise")),
+    Prefetch("moves", queryset=ProgramMove.objects.select_related("from_program")),
+)
 
 
 def recipients(
@@ -124,7 +154,7 @@ def recipients(
     found, broken = {}, {}
     for e in batch:
         try:
-            facts = e.facts(specs[e.program_id])
+            facts = e.facts(specs)
             nudges: set[tuple[int, date]] = {
                 (int(key.removeprefix("week-")), at.astimezone(facts.tz).date())
                 for key, at in sent_nudges.get(e.pk, ())

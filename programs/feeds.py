@@ -28,7 +28,7 @@ def build(enrolment: Enrolment, now: datetime) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"{enrolment.program.name} · {settings.SITE_NAME}")
     if enrolment.is_current:
-        specs = facts.program_specs([enrolment.program_id])
+        specs = facts.specs_for([enrolment])
         found, broken = facts.recipients([enrolment], specs)
         if enrolment.pk in broken:
             raise broken[enrolment.pk]

@@ -11,11 +11,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.utils import timezone
 
-from programs import notifications, reminders, safety, zones
+from programs import notifications, reminders, safety, tailoring, zones
 from programs.models import (
     CheckIn,
     CoachProfile,
     Enrolment,
+    Exercise,
     GuidedExercise,
     Invitation,
     Message,
@@ -505,6 +506,78 @@ class StageOverrideForm(forms.Form):
 
     def clean_stage(self):
         return self.stages[self.cleaned_data["stage"]]
+
+
+class DoseForm(forms.Form):
+    """One exercise and its dose, as her coach tailors it (`programs.tailoring.Dose`)."""
+
+    exercise = forms.ModelChoiceField(
+        label="Exercise", queryset=Exercise.objects.order_by("name"), empty_label=None
+    )
+    sets = forms.IntegerField(label="Sets", min_value=1, max_value=10)
+    reps = forms.IntegerField(label="Reps", min_value=1, max_value=100, required=False)
+    hold_seconds = forms.IntegerField(
+        label="Hold (seconds)", min_value=1, max_value=600, required=False
+    )
+    days_per_week = forms.IntegerField(label="Days a week", min_value=1, max_value=7)
+    note = forms.CharField(label="Note", max_length=160, required=False)
+
+    def __init__(self, *args, prescription=None, **kwargs):
+        if prescription is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "exercise": prescription.exercise_id,
+                    "sets": prescription.sets,
+                    "reps": prescription.reps,
+                    "hold_seconds": prescription.hold_seconds,
+                    "days_per_week": prescription.days_per_week,
+                    "note": prescription.note,
+                },
+            )
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and cleaned.get("reps") is None and cleaned.get("hold_seconds") is None:
+            raise forms.ValidationError("Give a number of reps, a hold time, or both.")
+        return cleaned
+
+    def dose(self):
+        data = self.cleaned_data
+        return tailoring.Dose(
+            data["exercise"],
+            data["sets"],
+            data["reps"],
+            data["hold_seconds"],
+            data["days_per_week"],
+            data["note"],
+        )
+
+
+class StartDateForm(forms.Form):
+    start_date = forms.DateField(
+        label="Her start date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[zones.validate_date],
+        help_text="Week 1 begins at midnight of this day, her time.",
+    )
+
+
+class MoveProgramForm(forms.Form):
+    program = forms.ModelChoiceField(
+        label="Move her to",
+        queryset=Program.objects.none(),
+        help_text="Her start date, sessions, check-ins and messages stay.",
+    )
+
+    def __init__(self, *args, enrolment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = (
+            Program.objects.filter(is_published=True)
+            .exclude(pk=enrolment.program_id)
+            .order_by("name")
+        )
 
 
 class InvitationForm(forms.ModelForm):

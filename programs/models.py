@@ -177,8 +177,15 @@ class Stage(models.Model):
         )
 
 
+class PrescriptionQuerySet(models.QuerySet):
+    def of_programs(self):
+        """The programs' own prescriptions, without those tailored for one woman."""
+        return self.filter(enrolment=None)
+
+
 class Prescription(models.Model):
-    """How much of one exercise a stage asks for."""
+    """How much of one exercise a stage asks for: of everyone in the program, or, tailored by
+    her coach (`Tailoring`), of one woman."""
 
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="prescriptions")
     exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="prescriptions")
@@ -190,11 +197,26 @@ class Prescription(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(7)]
     )
     note = models.CharField(max_length=160, blank=True, help_text='e.g. "each side"')
+    enrolment = models.ForeignKey(
+        "Enrolment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="own_prescriptions",
+        help_text="Set when her coach tailored it for her alone; not part of the program.",
+    )
+
+    objects = PrescriptionQuerySet.as_manager()
 
     class Meta:
         ordering = ["stage", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["stage", "exercise"], name="prescription_unique"),
+            models.UniqueConstraint(
+                fields=["stage", "exercise"],
+                condition=Q(enrolment=None),
+                name="prescription_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(reps__isnull=False) | Q(hold_seconds__isnull=False),
                 name="prescription_has_reps_or_hold",
@@ -364,14 +386,12 @@ class Enrolment(models.Model):
     def local_today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
 
-    def facts(
-        self, stages: tuple[schedule.StageSpec, ...] | None = None
-    ) -> schedule.EnrolmentFacts:
-        """The plain values the schedule works from. Uses prefetched stages (with their
-        prescriptions), pauses and holds; batch callers pass the program's stages in."""
+    def facts(self, specs: dict[int, tuple] | None = None) -> schedule.EnrolmentFacts:
+        """The plain values the schedule works from (`programs.facts.enrolment_facts`); batch
+        callers pass in their programs' stages."""
         from programs.facts import enrolment_facts  # it loads models: imported when used
 
-        return enrolment_facts(self, stages)
+        return enrolment_facts(self, specs)
 
     @property
     def weekday_times(self) -> tuple[time | None, ...]:
@@ -856,6 +876,94 @@ class StageOverride(models.Model):
         return f"{self.stage.title}: {self.get_action_display()}"
 
 
+class Tailoring(models.Model):
+    """One change her coach made to what a stage asks of her, in force from `made_at`: the
+    program's (or an earlier tailored) prescription `replaces` comes off her list and her own
+    `prescription` goes on. `programs.tailoring` makes them; nothing edits one afterwards, so
+    her past days keep what was prescribed on them."""
+
+    class Kind(models.TextChoices):
+        DOSE = "dose", "Changed the dose"
+        SWAP = "swap", "Swapped the exercise"
+        ADD = "add", "Added an exercise"
+        REMOVE = "remove", "Removed an exercise"
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="tailorings")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=6, choices=Kind)
+    replaces = models.ForeignKey(
+        Prescription, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    made_at = models.DateTimeField()
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["made_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(replaces__isnull=False) | Q(prescription__isnull=False),
+                name="tailoring_changes_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.made_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def summary(self) -> str:
+        """The change in words, for her and her coach: exercises and doses, nothing more."""
+        old, new = self.replaces, self.prescription
+        match self.kind:
+            case self.Kind.DOSE:
+                return (
+                    f"{new.exercise.name}: {new.dose}, {new.frequency} "
+                    f"(was {old.dose}, {old.frequency})"
+                )
+            case self.Kind.SWAP:
+                return (
+                    f"{new.exercise.name} instead of {old.exercise.name}: "
+                    f"{new.dose}, {new.frequency}"
+                )
+            case self.Kind.ADD:
+                return (
+                    f"{new.exercise.name} added to {self.stage.title}: {new.dose}, {new.frequency}"
+                )
+            case _:
+                return f"{old.exercise.name} taken out of {self.stage.title}"
+
+    def change(self) -> schedule.Change:
+        """As the schedule reads it. Uses the prefetched prescription and its exercise."""
+        p = self.prescription
+        spec = None
+        if p is not None:
+            spec = schedule.PrescriptionSpec(p.pk, p.days_per_week, lifting=p.exercise.lifting)
+        return schedule.Change(self.stage_id, self.made_at, self.replaces_id, spec)
+
+
+class ProgramMove(models.Model):
+    """Her coach moved her from one program to another at `moved_at`. Her start date, sessions,
+    check-ins and messages stay; her days before the move keep the old program's stages."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="moves")
+    from_program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    to_program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    moved_at = models.DateTimeField()
+    moved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["moved_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_program} to {self.to_program} at {self.moved_at:%Y-%m-%d %H:%M} UTC"
+
+
 class CoachAction(models.Model):
     """Something a coach did for a client: who, what and when, for her timeline."""
 
@@ -869,6 +977,9 @@ class CoachAction(models.Model):
         NOTE = "note", "Private note"
         ACKNOWLEDGED = "acknowledged", "Acknowledged the alert"
         REMOVED_COACH = "removed_coach", "She removed her coach"
+        TAILORED = "tailored", "Tailored her exercises"
+        MOVED_START = "moved_start", "Moved her start date"
+        MOVED_PROGRAM = "moved_program", "Moved her to another program"
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="actions")
     actor = models.ForeignKey(
@@ -1026,6 +1137,10 @@ def refresh_standing(enrolment_ids) -> None:
 @receiver(post_delete, sender=CheckIn)
 @receiver(post_save, sender=GuidedSession)
 @receiver(post_delete, sender=GuidedSession)
+@receiver(post_save, sender=Tailoring)
+@receiver(post_delete, sender=Tailoring)
+@receiver(post_save, sender=ProgramMove)
+@receiver(post_delete, sender=ProgramMove)
 def _her_data_changed(sender, instance, **kwargs):
     if _deleted_with_her(sender, kwargs.get("origin")):
         return
@@ -1035,7 +1150,7 @@ def _her_data_changed(sender, instance, **kwargs):
 
 
 # What her emails depend on, besides her enrolment's own row.
-SCHEDULE_SOURCES = (Pause, Hold, StageOverride, SessionLog)
+SCHEDULE_SOURCES = (Pause, Hold, StageOverride, SessionLog, Tailoring, ProgramMove)
 
 
 @receiver(post_save, sender=GuidedExercise)
@@ -1059,6 +1174,8 @@ def _deleted_with_her(sender, origin) -> bool:
 @receiver(post_save, sender=Prescription)
 @receiver(post_delete, sender=Prescription)
 def _program_changed(sender, instance, **kwargs):
+    if sender is Prescription and instance.enrolment_id is not None:
+        return  # hers alone: the Tailoring saved with it marks her
     # Everyone in the program: the sweep plans them within a minute, in batches.
     if sender is Program:
         programs = [instance.pk]

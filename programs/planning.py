@@ -180,7 +180,7 @@ def plan_enrolments(ids: Iterable[int], now: datetime) -> PlanReport:
 
 def _plan_batch(batch: list[Enrolment], now: datetime, report: PlanReport) -> None:
     start, end = now - GRACE, now + HORIZON
-    specs = facts.program_specs({e.program_id for e in batch})
+    specs = facts.specs_for(batch)
     recipients, broken = facts.recipients(batch, specs)
     wanted: dict[tuple[int, str, str], datetime] = {}
     finished = []

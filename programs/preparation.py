@@ -116,10 +116,10 @@ def prepare(ids: list[int], now: datetime) -> PrepareReport:
     # Her version comes from the query above, before her pauses, holds and overrides are read:
     # a change in between leaves it older than what is rendered, so the email is not used.
     enrolments = list({r.enrolment_id: r.enrolment for r in rows if r.enrolment}.values())
-    prefetch_related_objects(enrolments, "pauses", "holds", "overrides")
-    specs = facts.program_specs({e.program_id for e in enrolments})
+    prefetch_related_objects(enrolments, *facts.HER_FACTS)
+    specs = facts.specs_for(enrolments)
     recipients, _broken = facts.recipients(enrolments, specs)
-    content = emails.Content.load(specs)
+    content = emails.Content.load(specs, enrolments)
     for row in rows:
         recipient = recipients.get(row.enrolment_id)
         try:

@@ -22,6 +22,10 @@ The rules:
 - After a caesarean, exercises that lift more than her baby (`lifting`) stay off her daily
   list until she is cleared, whatever stage or override they come with.
 - During an urgent (tier 2) hold nothing is on her daily list: she should not exercise.
+- Her coach may tailor what a stage asks of her (`changes`): a new dose, an exercise swapped,
+  added or removed, each from the instant she made it. Before it, the stage asks what it asked.
+- Her coach may move her to another program (`earlier`): her program days run on from the same
+  start date, and until the instant of the move the old program's stages applied.
 - The program ends after 7 × weeks program days.
 - A local time that does not exist (clocks spring forward) moves to the first minute after the
   gap; a local time that happens twice (clocks fall back) means the first occurrence.
@@ -29,7 +33,7 @@ The rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -66,6 +70,27 @@ class StageSpec:
 
 
 @dataclass(frozen=True)
+class Change:
+    """Her coach tailored stage `stage` from the instant `since`: `replaces` (a prescription key)
+    comes off her list, and `spec` goes on in its place, or at the end if it replaces nothing.
+    A dose change replaces the old prescription with a new one; a removal has no `spec`."""
+
+    stage: int
+    since: datetime
+    replaces: int | None = None
+    spec: PrescriptionSpec | None = None
+
+
+@dataclass(frozen=True)
+class Era:
+    """A program she followed until her coach moved her to another, at `until`."""
+
+    until: datetime
+    weeks: int
+    stages: tuple[StageSpec, ...]
+
+
+@dataclass(frozen=True)
 class EnrolmentFacts:
     start_date: date
     tz: ZoneInfo
@@ -80,6 +105,8 @@ class EnrolmentFacts:
     override_times: tuple[tuple[int, datetime], ...] = ()
     birth_date: date | None = None  # estimated; None: unknown, and no birth rule applies
     caesarean: bool = False
+    changes: tuple[Change, ...] = ()  # her coach's tailoring, oldest first
+    earlier: tuple[Era, ...] = ()  # programs she was moved from, oldest first
 
 
 class Lock(StrEnum):
@@ -305,6 +332,7 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
     """Everything the schedule knows about her program at the instant `now`."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
+    facts = program_at(facts, now)
     today = now.astimezone(facts.tz).date()
     day = program_day_on(facts, today)
     paused = is_paused_at(facts, now)
@@ -381,17 +409,63 @@ def snapshot(facts: EnrolmentFacts, now: datetime) -> Snapshot:
         starts_at=day_instant(0) if day < 0 else None,
         focus=focus,
         urgent=urgent,
-        daily=() if urgent else daily_list(facts, focus, cleared),
+        daily=() if urgent else daily_list(facts, focus, cleared, now),
     )
 
 
-def daily_list(
-    facts: EnrolmentFacts, focus: tuple[StageSpec, ...], cleared: bool
+def program_at(facts: EnrolmentFacts, now: datetime) -> EnrolmentFacts:
+    """Her facts with the program she followed at `now`: an earlier one if her coach moved her
+    after `now`."""
+    for era in facts.earlier:
+        if now < era.until:
+            return replace(facts, weeks=era.weeks, stages=era.stages)
+    return facts
+
+
+def prescribed(
+    facts: EnrolmentFacts, stage: StageSpec, now: datetime
 ) -> tuple[PrescriptionSpec, ...]:
-    """The prescriptions of the stages on her daily list that she may do: after a caesarean,
-    nothing that lifts more than her baby until she is cleared, whatever stage it is in."""
+    """What `stage` asks of her at `now`: its prescriptions, with her coach's changes made by
+    then applied in order."""
+    found = list(stage.prescriptions)
+    for change in facts.changes:
+        if change.stage != stage.key or change.since > now:
+            continue
+        keys = [p.key for p in found]
+        if change.replaces in keys:
+            at = keys.index(change.replaces)
+            del found[at]
+            if change.spec is not None:
+                found.insert(at, change.spec)
+        elif change.spec is not None and change.replaces is None:
+            found.append(change.spec)
+    return tuple(found)
+
+
+def all_prescriptions(facts: EnrolmentFacts) -> dict[int, PrescriptionSpec]:
+    """Every prescription she may have been asked to do, by key, in program order: her
+    programs' and her coach's."""
+    found: dict[int, PrescriptionSpec] = {}
+    stages = [s for era in facts.earlier for s in era.stages] + list(facts.stages)
+    for stage in sorted(stages, key=lambda s: (s.unlock_week, s.key)):
+        for p in stage.prescriptions:
+            found.setdefault(p.key, p)
+        for change in facts.changes:
+            if change.stage == stage.key and change.spec is not None:
+                found.setdefault(change.spec.key, change.spec)
+    return found
+
+
+def daily_list(
+    facts: EnrolmentFacts, focus: tuple[StageSpec, ...], cleared: bool, now: datetime
+) -> tuple[PrescriptionSpec, ...]:
+    """The prescriptions of the stages on her daily list that she may do at `now`, as her coach
+    tailored them: after a caesarean, nothing that lifts more than her baby until she is
+    cleared, whatever stage it is in."""
     withheld = facts.caesarean and not cleared
-    return tuple(p for s in focus for p in s.prescriptions if not (withheld and p.lifting))
+    return tuple(
+        p for s in focus for p in prescribed(facts, s, now) if not (withheld and p.lifting)
+    )
 
 
 def focus_stages(open_stages: list[StageSpec]) -> tuple[StageSpec, ...]:

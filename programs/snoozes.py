@@ -75,7 +75,7 @@ def snooze(notification_pk: int, choice: str, now: datetime) -> Outcome:
         if row is not None and row.status in (Status.SENDING, Status.SENT, Status.FAILED):
             return Outcome(Result.ALREADY_SENT, row.sent_at or row.scheduled_for, tz)
 
-        found, broken = facts.recipients([enrolment], facts.program_specs([enrolment.program_id]))
+        found, broken = facts.recipients([enrolment], facts.specs_for([enrolment]))
         if enrolment.pk in broken:
             raise broken[enrolment.pk]
         recipient = found[enrolment.pk]

@@ -179,12 +179,12 @@ def standings(enrolment_ids: Iterable[int], now: datetime) -> Iterator[tuple[int
     if not batch:
         return
     ids = [e.pk for e in batch]
-    specs = facts.program_specs({e.program_id for e in batch})
+    specs = facts.specs_for(batch)
     logs, pains, guided = clients.histories(ids)
     for e in batch:
         try:
             standing = compute(
-                e.facts(specs[e.program_id]),
+                e.facts(specs),
                 now,
                 logs[e.pk],
                 pains[e.pk],
@@ -250,15 +250,17 @@ def roll_over(now: datetime, batch_size: int, max_batches: int) -> tuple[int, in
     return total, batches
 
 
-def rebuild(now: datetime, batch_size: int = 500) -> Iterator[int]:
-    """Recompute every enrolment's row, a batch at a time in order of id, so memory stays
-    bounded however many there are; yields how many each batch saved."""
+def rebuild(now: datetime, batch_size: int = 500, missing: bool = False) -> Iterator[int]:
+    """Recompute every enrolment's row (`missing`: only of those without one), a batch at a
+    time in order of id, so memory stays bounded however many there are; yields how many each
+    batch saved."""
     from programs.models import Enrolment
 
+    enrolments = Enrolment.objects.filter(standing__isnull=True) if missing else Enrolment.objects
     last = 0
     while True:
         ids = list(
-            Enrolment.objects.filter(pk__gt=last)
+            enrolments.filter(pk__gt=last)
             .order_by("pk")
             .values_list("pk", flat=True)[:batch_size]
         )
@@ -268,3 +270,10 @@ def rebuild(now: datetime, batch_size: int = 500) -> Iterator[int]:
             saved = refresh(ids, now)
         yield saved
         last = ids[-1]
+
+
+def build_missing(now: datetime) -> None:
+    """A row for each enrolment without one (an install upgraded past the migration that made
+    the table); with nothing missing it is one query."""
+    for _ in rebuild(now, missing=True):
+        pass

@@ -17,6 +17,7 @@ from programs.views import (
     invitations,
     reminders,
     status,
+    tailoring,
     triage,
 )
 
@@ -70,6 +71,24 @@ urlpatterns = [
     path("coach/clients/<int:pk>/resume/", coaching.resume, name="client_resume"),
     path("coach/clients/<int:pk>/stages/", coaching.stage_override, name="client_stage"),
     path("coach/clients/<int:pk>/notes/", coaching.note, name="client_note"),
+    path("coach/clients/<int:pk>/program/", tailoring.tailor, name="tailor"),
+    path(
+        "coach/clients/<int:pk>/program/exercises/<int:prescription_pk>/",
+        tailoring.change_prescription,
+        name="tailor_change",
+    ),
+    path(
+        "coach/clients/<int:pk>/program/exercises/<int:prescription_pk>/remove/",
+        tailoring.remove_prescription,
+        name="tailor_remove",
+    ),
+    path(
+        "coach/clients/<int:pk>/program/stages/<int:stage_pk>/add/",
+        tailoring.add_exercise,
+        name="tailor_add",
+    ),
+    path("coach/clients/<int:pk>/program/start/", tailoring.move_start, name="tailor_start"),
+    path("coach/clients/<int:pk>/program/move/", tailoring.move_program, name="tailor_move"),
     path("coach/clients/<int:pk>/message/", conversation.message, name="client_message"),
     path("coach/clients/<int:pk>/messages/", conversation.client_thread, name="client_thread"),
     path("status/", status.status_page, name="status"),

@@ -28,17 +28,14 @@ def copy_program(program: Program, *, name: str, slug: str) -> Program:
         new_stage_ids = {old.pk: new.pk for old, new in zip(stages, new_stages, strict=True)}
         Prescription.objects.bulk_create(
             Prescription(**_fields(p, "stage"), stage_id=new_stage_ids[p.stage_id])
-            for p in own_prescriptions(program)
+            for p in program_prescriptions(program)
         )
     return copy
 
 
-def own_prescriptions(program: Program) -> models.QuerySet[Prescription]:
-    """The program's own prescriptions, in stage order."""
-    # The one place that says which prescriptions belong to the program itself: when
-    # prescriptions tailored for one woman arrive (an enrolment on the row), add
-    # `enrolment=None` here so a copy never carries anyone's own prescriptions.
-    return Prescription.objects.filter(stage__program=program).order_by(
+def program_prescriptions(program: Program) -> models.QuerySet[Prescription]:
+    """The program's own prescriptions, in stage order: none tailored for one woman."""
+    return Prescription.objects.of_programs().filter(stage__program=program).order_by(
         "stage__position", "position", "pk"
     )
 

@@ -106,7 +106,7 @@ def test_the_prepared_email_is_the_email_as_it_would_be_built(enrolment):
     row = prepare_due()
     parsed = message_from_bytes(bytes(row.prepared), policy=policy.default)
     built = delivery.emails.build(
-        row, _recipient(enrolment), delivery.emails.Content.load(_specs(enrolment))
+        row, _recipient(enrolment), delivery.emails.Content.load(_specs(enrolment), [enrolment])
     )
     assert parsed["Subject"] == built.subject
     assert parsed["To"] == "amira@example.com"

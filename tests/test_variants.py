@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from programs.models import Enrolment, Exercise, Prescription, Program, Stage
-from programs.variants import copy_program, free_slug, own_prescriptions
+from programs.variants import copy_program, free_slug, program_prescriptions
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_the_copy_has_the_same_stages_prescriptions_and_doses_and_is_unpublished
     assert copy.pk != default_program.pk
     assert content(copy) == content(default_program)
     assert len(content(copy)["stages"]) == default_program.stages.count() > 1
-    assert own_prescriptions(copy).count() == own_prescriptions(default_program).count() > 1
+    assert program_prescriptions(copy).count() == program_prescriptions(default_program).count() > 1
     # The stages and prescriptions are new rows; the exercises are shared, not copied.
     assert not set(copy.stages.values_list("pk", flat=True)) & set(
         default_program.stages.values_list("pk", flat=True)
@@ -95,7 +95,7 @@ def test_the_original_and_its_enrolments_are_unchanged(program, make_enrolment):
     Enrolment.objects.filter(pk=enrolment.pk).update(planned_until="2026-04-01T00:00:00Z")
     before = content(program)
     stage_ids = list(program.stages.values_list("pk", flat=True))
-    prescription_ids = list(own_prescriptions(program).values_list("pk", flat=True))
+    prescription_ids = list(program_prescriptions(program).values_list("pk", flat=True))
     enrolment_before = fields(Enrolment.objects.get(pk=enrolment.pk))
 
     copy_program(program, name="Twins", slug="twins")
@@ -104,7 +104,7 @@ def test_the_original_and_its_enrolments_are_unchanged(program, make_enrolment):
     assert program.is_published and program.slug == "test-program"
     assert content(program) == before
     assert list(program.stages.values_list("pk", flat=True)) == stage_ids
-    assert list(own_prescriptions(program).values_list("pk", flat=True)) == prescription_ids
+    assert list(program_prescriptions(program).values_list("pk", flat=True)) == prescription_ids
     # Her emails are not re-planned, nor is she moved to the copy.
     assert fields(Enrolment.objects.get(pk=enrolment.pk)) == enrolment_before
     assert not Enrolment.objects.filter(program__slug="twins").exists()

@@ -21,6 +21,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from bench import population
@@ -147,11 +148,13 @@ def _built(rows) -> list[bytes]:
     rows = list(
         rows.select_related(
             "enrolment__program", "enrolment__user", "enrolment__coach", "recipient"
-        ).prefetch_related("enrolment__pauses", "enrolment__holds", "enrolment__overrides")
+        )
     )
-    specs = facts.program_specs({r.enrolment.program_id for r in rows})
-    recipients, _ = facts.recipients([r.enrolment for r in rows], specs)
-    content = emails.Content.load(specs)
+    enrolments = list({r.enrolment_id: r.enrolment for r in rows}.values())
+    prefetch_related_objects(enrolments, *facts.HER_FACTS)
+    specs = facts.specs_for(enrolments)
+    recipients, _ = facts.recipients(enrolments, specs)
+    content = emails.Content.load(specs, enrolments)
     return [
         emails.build(r, recipients[r.enrolment_id], content).message().as_bytes(linesep="\r\n")
         for r in rows

@@ -1,23 +1,11 @@
-"""Each enrolment's dashboard row (programs.standing), built for the enrolments already there.
+"""Each enrolment's dashboard row (programs.standing).
 
-The rows are derived data, built by today's code in batches, and only where there are
-enrolments: a new install never runs that code against an older schema. Should a later migration
-change the tables it reads, make `build` a no-op and run `manage.py rebuild_client_status`
-instead.
+The rows are derived data: after every `migrate`, `programs.standing.build_missing` builds one
+for each enrolment without one, with today's code against today's tables.
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
-from django.utils import timezone
-
-
-def build(apps, schema_editor):
-    if not apps.get_model("programs", "Enrolment").objects.exists():
-        return
-    from programs import standing
-
-    for _ in standing.rebuild(timezone.now()):
-        pass
 
 
 class Migration(migrations.Migration):
@@ -75,5 +63,4 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(build, migrations.RunPython.noop),
     ]

@@ -27,14 +27,13 @@ from programs import (
     safety,
     schedule,
 )
+from programs.facts import HER_FACTS, program_stages
 from programs.forms import BulkPauseForm, CoachNoteForm, MessageForm, StageOverrideForm
 from programs.models import (
     CoachAction,
     Enrolment,
     Notification,
-    Prescription,
     SessionLog,
-    Stage,
     StageOverride,
 )
 
@@ -55,15 +54,10 @@ def coach_required(view):
 def client_enrolment(request, pk: int) -> Enrolment:
     """The enrolment `pk`, with what her schedule needs, if the user looks after it; 404 for
     anyone else's."""
-    stages = Stage.objects.prefetch_related(
-        Prefetch("prescriptions", queryset=Prescription.objects.select_related("exercise"))
-    )
     enrolments = (
         clients.enrolments_of(request.user)
         .select_related("user", "program", "coach")
-        .prefetch_related(
-            Prefetch("program__stages", queryset=stages), "pauses", "holds", "overrides"
-        )
+        .prefetch_related(Prefetch("program__stages", queryset=program_stages()), *HER_FACTS)
     )
     return get_object_or_404(enrolments, pk=pk)
 
@@ -162,6 +156,9 @@ NEUTRAL_ENTRIES = {
     CoachAction.Kind.HELD_STAGE,
     CoachAction.Kind.RELEASED_STAGE,
     CoachAction.Kind.REMOVED_COACH,
+    CoachAction.Kind.TAILORED,
+    CoachAction.Kind.MOVED_START,
+    CoachAction.Kind.MOVED_PROGRAM,
 }
 
 

@@ -6,13 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from programs import adherence, charts, conversation, roles, schedule
+from programs import adherence, charts, conversation, roles, schedule, tailoring
+from programs.facts import HER_FACTS, program_stages
 from programs.forms import (
     ClearanceForm,
     EnrolmentForm,
@@ -32,11 +33,8 @@ from programs.views import invitations
 
 
 def _enrolments():
-    stages = Stage.objects.prefetch_related(
-        Prefetch("prescriptions", queryset=Prescription.objects.select_related("exercise"))
-    )
     return Enrolment.objects.select_related("program").prefetch_related(
-        Prefetch("program__stages", queryset=stages), "pauses", "holds", "overrides"
+        Prefetch("program__stages", queryset=program_stages()), *HER_FACTS
     )
 
 
@@ -125,16 +123,27 @@ def today(request, pk):
         # Her thread with her coach, shown here, so what it shows is read.
         "thread": conversation.open_thread(enrolment, conversation.Side.CLIENT),
         "message_form": MessageForm(auto_id="message_%s"),
-        **_today_lists(enrolment, snap),
+        "coach_changes": tailoring.recent_changes(enrolment, now),
+        **_today_lists(enrolment, snap, facts, now),
     }
     return render(request, "programs/today.html", context)
 
 
-def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
+def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot, facts, now) -> dict:
     """Group the program's stages for the Today page: what is due today (exactly the session
     email's list, in its order: `schedule.due_today`), the rest of her daily list, earlier open
-    stages and locked ones, with what she has logged today and this week."""
-    facts = enrolment.facts()
+    stages and locked ones, each as her coach tailored it, with what she has logged today and
+    this week."""
+    if snap.urgent:
+        # Nothing to do but get help: the page shows the urgent advice alone.
+        return {
+            "due": [],
+            "also": [],
+            "first_week": [],
+            "earlier": [],
+            "locked": [],
+            "withheld": [],
+        }
     span = schedule.week_dates(facts, snap.week, snap.today) if snap.started else None
     logs = []
     if span:
@@ -148,30 +157,27 @@ def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
     def item(prescription):
         return _item(prescription, week_done.get(prescription.pk, set()), snap.today)
 
+    by_pk = tailoring.her_prescriptions(enrolment)
     focus_keys = {spec.key for spec in snap.focus}
     daily_keys = {spec.key for spec in snap.daily}
     due_keys = [spec.key for spec in schedule.due_today(snap)]
     stage_of: dict[int, tuple[Stage, Prescription]] = {}
     first_week, also, earlier, locked, withheld = [], [], [], [], []
-    for stage in enrolment.program.stages.all():
+    for stage, prescriptions in tailoring.stage_lists(enrolment, facts, now, by_pk):
         state = snap.state_of(stage.pk)
         if not state.is_open:
             locked.append((stage, state))
             continue
         if stage.pk not in focus_keys:
-            earlier.append(stage)
+            earlier.append((stage, prescriptions))
             continue
-        for prescription in stage.prescriptions.all():
+        for prescription in prescriptions:
             stage_of[prescription.pk] = (stage, prescription)
         first_week.append(stage)
-        rest = [
-            item(p)
-            for p in stage.prescriptions.all()
-            if p.pk in daily_keys and p.pk not in due_keys
-        ]
+        rest = [item(p) for p in prescriptions if p.pk in daily_keys and p.pk not in due_keys]
         if rest:
             also.append((stage, rest))
-        withheld.extend(p.exercise for p in stage.prescriptions.all() if p.pk not in daily_keys)
+        withheld.extend(p.exercise for p in prescriptions if p.pk not in daily_keys)
     # Today's list in the email's order, under a heading for each stage as it comes.
     due: list[tuple[Stage, list[dict]]] = []
     for key in due_keys:
@@ -179,16 +185,6 @@ def _today_lists(enrolment: Enrolment, snap: schedule.Snapshot) -> dict:
         if not due or due[-1][0] != stage:
             due.append((stage, []))
         due[-1][1].append(item(prescription))
-    if snap.urgent:
-        # Nothing to do but get help: the page shows the urgent advice alone.
-        return {
-            "due": [],
-            "also": [],
-            "first_week": [],
-            "earlier": [],
-            "locked": [],
-            "withheld": [],
-        }
     return {
         "due": due,
         "also": also,
@@ -217,6 +213,7 @@ def log_session(request, pk, prescription_pk):
     snap = enrolment.snapshot(now)
     prescription = get_object_or_404(
         Prescription.objects.select_related("exercise", "stage"),
+        Q(enrolment=None) | Q(enrolment=enrolment),
         pk=prescription_pk,
         stage__program=enrolment.program,
     )
@@ -302,9 +299,7 @@ def guided_session(request, pk):
 
 def _due_today(enrolment: Enrolment, snap: schedule.Snapshot) -> list[Prescription]:
     """Her prescriptions due today, in the order her session email lists them."""
-    by_key = {
-        p.pk: p for stage in enrolment.program.stages.all() for p in stage.prescriptions.all()
-    }
+    by_key = tailoring.her_prescriptions(enrolment)
     return [by_key[spec.key] for spec in schedule.due_today(snap) if spec.key in by_key]
 
 
@@ -334,9 +329,7 @@ def progress(request, pk):
     # The last 12 check-ins, each on the day it was in her zone.
     recent = enrolment.checkins.order_by("-submitted_at").values_list("submitted_at", "pain")[:12]
     readings = [(charts.local_day(at, enrolment.timezone), pain) for at, pain in reversed(recent)]
-    prescriptions = {
-        p.pk: p for stage in enrolment.program.stages.all() for p in stage.prescriptions.all()
-    }
+    prescriptions = tailoring.her_prescriptions(enrolment)
     weeks = [
         {
             "tally": tally,

@@ -1,0 +1,236 @@
+"""
+What her coach changes in her program for her alone, each change a recorded coach action:
+- a prescription's dose (sets, reps, hold, days a week) or its exercise;
+- an exercise added to a stage, or removed from it;
+- her start date, moved or backdated;
+- her program, for another, keeping her history.
+
+A change applies from the instant it is made (`programs.schedule` reads `Tailoring` and
+`ProgramMove` rows as of each instant), so her past days keep what was prescribed on them. Saving
+the rows marks her for planning in the model layer; nothing here re-plans her by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from programs import schedule, zones
+from programs.models import (
+    CoachAction,
+    Enrolment,
+    Exercise,
+    Prescription,
+    Program,
+    ProgramMove,
+    Stage,
+    Tailoring,
+)
+
+# How far her coach may move her start date from today: back by up to her program's length,
+# ahead by up to this.
+LATEST_START = timedelta(weeks=12)
+DOSE_FIELDS = ("sets", "reps", "hold_seconds", "days_per_week", "note")
+
+
+@dataclass(frozen=True)
+class Dose:
+    exercise: Exercise
+    sets: int
+    reps: int | None
+    hold_seconds: int | None
+    days_per_week: int
+    note: str = ""
+
+    @classmethod
+    def of(cls, prescription: Prescription) -> Dose:
+        return cls(prescription.exercise, *(getattr(prescription, f) for f in DOSE_FIELDS))
+
+
+def her_prescriptions(enrolment: Enrolment) -> dict[int, Prescription]:
+    """Every prescription she may have been asked to do, by pk, in one query: her program's,
+    those of programs she was moved from, and those her coach tailored for her."""
+    programs = {enrolment.program_id, *(m.from_program_id for m in enrolment.moves.all())}
+    return {
+        p.pk: p
+        for p in Prescription.objects.filter(
+            Q(enrolment=None, stage__program_id__in=programs) | Q(enrolment=enrolment)
+        ).select_related("exercise", "stage")
+    }
+
+
+def stage_lists(
+    enrolment: Enrolment, facts: schedule.EnrolmentFacts, now: datetime, by_pk: dict
+) -> list[tuple[Stage, list[Prescription]]]:
+    """Each stage of her program with what it asks of her at `now`, as her coach tailored it.
+    Uses the prefetched stages."""
+    specs = {spec.key: spec for spec in facts.stages}
+    return [
+        (stage, [by_pk[p.key] for p in schedule.prescribed(facts, specs[stage.pk], now)])
+        for stage in enrolment.program.stages.all()
+    ]
+
+
+def _current(enrolment: Enrolment, stage: Stage, now: datetime) -> list[int]:
+    """The prescription keys `stage` asks of her at `now`."""
+    facts = enrolment.facts()
+    spec = next(s for s in facts.stages if s.key == stage.pk)
+    return [p.key for p in schedule.prescribed(facts, spec, now)]
+
+
+def _record(enrolment, actor, kind, now, detail) -> None:
+    CoachAction.objects.create(enrolment=enrolment, actor=actor, kind=kind, detail=detail, at=now)
+
+
+def _new_prescription(enrolment, stage, position, dose: Dose) -> Prescription:
+    prescription = Prescription(
+        stage=stage,
+        enrolment=enrolment,
+        position=position,
+        exercise=dose.exercise,
+        **{f: getattr(dose, f) for f in DOSE_FIELDS},
+    )
+    prescription.full_clean(exclude=["enrolment"])
+    prescription.save()
+    return prescription
+
+
+def _tailor(enrolment, stage, kind, replaces, prescription, actor, now) -> Tailoring:
+    tailoring = Tailoring.objects.create(
+        enrolment=enrolment,
+        stage=stage,
+        kind=kind,
+        replaces=replaces,
+        prescription=prescription,
+        made_at=now,
+        made_by=actor,
+    )
+    _record(enrolment, actor, CoachAction.Kind.TAILORED, now, tailoring.summary)
+    return tailoring
+
+
+@transaction.atomic
+def change(enrolment: Enrolment, old: Prescription, dose: Dose, actor, now: datetime) -> Tailoring:
+    """Her prescription `old` becomes `dose` from now: a new dose, or another exercise (a swap)."""
+    if old.stage.program_id != enrolment.program_id:
+        raise ValidationError("That exercise is not in her program.")
+    current = _current(enrolment, old.stage, now)
+    if old.pk not in current:
+        raise ValidationError("That exercise is no longer on her list; reload the page.")
+    if dose == Dose.of(old):
+        raise ValidationError("Nothing changed: the dose and exercise are as they were.")
+    swap = dose.exercise.pk != old.exercise_id
+    if swap:
+        _refuse_twice(dose.exercise, current, exclude=old.pk)
+    new = _new_prescription(enrolment, old.stage, old.position, dose)
+    kind = Tailoring.Kind.SWAP if swap else Tailoring.Kind.DOSE
+    return _tailor(enrolment, old.stage, kind, old, new, actor, now)
+
+
+@transaction.atomic
+def add(enrolment: Enrolment, stage: Stage, dose: Dose, actor, now: datetime) -> Tailoring:
+    """`dose` joins what `stage` asks of her, from now, after its other exercises."""
+    if stage.program_id != enrolment.program_id:
+        raise ValidationError("That stage is not in her program.")
+    current = _current(enrolment, stage, now)
+    _refuse_twice(dose.exercise, current)
+    last = Prescription.objects.filter(pk__in=current).order_by("-position").first()
+    new = _new_prescription(enrolment, stage, (last.position + 1) if last else 1, dose)
+    return _tailor(enrolment, stage, Tailoring.Kind.ADD, None, new, actor, now)
+
+
+@transaction.atomic
+def remove(enrolment: Enrolment, old: Prescription, actor, now: datetime) -> Tailoring:
+    """`old` comes off her list from now."""
+    if old.stage.program_id != enrolment.program_id:
+        raise ValidationError("That exercise is not in her program.")
+    if old.pk not in _current(enrolment, old.stage, now):
+        raise ValidationError("That exercise is no longer on her list; reload the page.")
+    return _tailor(enrolment, old.stage, Tailoring.Kind.REMOVE, old, None, actor, now)
+
+
+def _refuse_twice(exercise: Exercise, current: list[int], exclude: int | None = None) -> None:
+    others = [pk for pk in current if pk != exclude]
+    if Prescription.objects.filter(pk__in=others, exercise=exercise).exists():
+        raise ValidationError(f"{exercise.name} is already in this stage for her.")
+
+
+def start_date_range(enrolment: Enrolment, today: date) -> tuple[date, date]:
+    """The earliest and latest start date her coach may give her, as of her `today`."""
+    return today - timedelta(weeks=enrolment.program.weeks), today + LATEST_START
+
+
+@transaction.atomic
+def move_start(enrolment: Enrolment, start: date, actor, now: datetime) -> None:
+    """Her program's week 1 begins on `start` (her local date) instead."""
+    if not enrolment.is_current:
+        raise ValidationError("Her program has ended; its start date stays as it was.")
+    zones.validate_date(start)
+    earliest, latest = start_date_range(enrolment, enrolment.local_today(now))
+    if not earliest <= start <= latest:
+        raise ValidationError(
+            f"Choose a start date from {earliest:%-d %B %Y} to {latest:%-d %B %Y}."
+        )
+    if start == enrolment.start_date:
+        raise ValidationError("That is already her start date.")
+    before = enrolment.start_date
+    enrolment.start_date = start
+    enrolment.save(update_fields=["start_date"])
+    detail = f"From {before:%-d %B %Y} to {start:%-d %B %Y}"
+    _record(enrolment, actor, CoachAction.Kind.MOVED_START, now, detail)
+
+
+@transaction.atomic
+def move_program(enrolment: Enrolment, program: Program, actor, now: datetime) -> ProgramMove:
+    """She follows `program` from now, on the same start date; her history stays."""
+    if not enrolment.is_current:
+        raise ValidationError("Her program has ended; she cannot be moved.")
+    if program.pk == enrolment.program_id:
+        raise ValidationError("She is already in that program.")
+    if not program.is_published:
+        raise ValidationError("That program is not published.")
+    clash = Enrolment.objects.filter(
+        user_id=enrolment.user_id, program=program, status__in=Enrolment.CURRENT
+    )
+    if clash.exists():
+        raise ValidationError("She is already enrolled in that program separately.")
+    move = ProgramMove.objects.create(
+        enrolment=enrolment,
+        from_program_id=enrolment.program_id,
+        to_program=program,
+        moved_at=now,
+        moved_by=actor,
+    )
+    before = enrolment.program
+    enrolment.program = program
+    enrolment.save(update_fields=["program"])
+    _record(
+        enrolment,
+        actor,
+        CoachAction.Kind.MOVED_PROGRAM,
+        now,
+        f"From {before.name} to {program.name}",
+    )
+    return move
+
+
+# What she sees of her coach's changes on Today, and for how long.
+SHOWN_CHANGES = (
+    CoachAction.Kind.TAILORED,
+    CoachAction.Kind.MOVED_START,
+    CoachAction.Kind.MOVED_PROGRAM,
+)
+SHOWN_FOR = timedelta(days=14)
+
+
+def recent_changes(enrolment: Enrolment, now: datetime) -> list[CoachAction]:
+    """Her coach's changes to her program in the last two weeks, newest first."""
+    return list(
+        enrolment.actions.filter(kind__in=SHOWN_CHANGES, at__gte=now - SHOWN_FOR).order_by("-at")[
+            :10
+        ]
+    )

@@ -1,0 +1,153 @@
+"""Her coach tailors her program: doses, exercises, her start date, her program."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from programs import tailoring
+from programs.forms import DoseForm, MoveProgramForm, StartDateForm
+from programs.models import Prescription, Stage
+from programs.views.coaching import client_enrolment, coach_required
+
+
+def _page(request, enrolment, bound: dict | None = None, status: int = 200):
+    """The tailoring page; `bound` holds a submitted form that failed, by its place on the page
+    ("start", "program", "change-<pk>", "add-<stage pk>"), so it shows her answers and errors."""
+    bound = bound or {}
+    now = timezone.now()
+    facts = enrolment.facts()
+    by_pk = tailoring.her_prescriptions(enrolment)
+    stages = [
+        (
+            stage,
+            [
+                (p, bound.get(f"change-{p.pk}") or DoseForm(prescription=p, auto_id=f"p{p.pk}_%s"))
+                for p in prescriptions
+            ],
+            bound.get(f"add-{stage.pk}") or DoseForm(auto_id=f"s{stage.pk}_%s"),
+        )
+        for stage, prescriptions in tailoring.stage_lists(enrolment, facts, now, by_pk)
+    ]
+    today = enrolment.local_today(now)
+    earliest, latest = tailoring.start_date_range(enrolment, today)
+    context = {
+        "enrolment": enrolment,
+        "stages": stages,
+        "start_form": bound.get("start")
+        or StartDateForm(initial={"start_date": enrolment.start_date}),
+        "earliest": earliest,
+        "latest": latest,
+        "program_form": bound.get("program") or MoveProgramForm(enrolment=enrolment),
+        "history": enrolment.tailorings.select_related(
+            "made_by", "stage", "replaces__exercise", "prescription__exercise"
+        ).order_by("-made_at", "-pk"),
+    }
+    return render(request, "coach/tailor.html", context, status=status)
+
+
+@coach_required
+def tailor(request, pk):
+    """What she is asked to do, stage by stage, with a form for each change her coach can make."""
+    enrolment = client_enrolment(request, pk)
+    if enrolment.data_problem:
+        return redirect("client", pk=enrolment.pk)
+    return _page(request, enrolment)
+
+
+def _own_prescription(enrolment, prescription_pk) -> Prescription:
+    """A prescription of her program or tailored for her; 404 for anyone else's."""
+    return get_object_or_404(
+        Prescription.objects.select_related("exercise", "stage"),
+        pk=prescription_pk,
+        pk__in=list(tailoring.her_prescriptions(enrolment)),
+    )
+
+
+def _done(request, enrolment, text: str):
+    messages.success(request, text)
+    return redirect("tailor", pk=enrolment.pk)
+
+
+def _refused(request, enrolment, key: str, form, error: ValidationError):
+    form.add_error(None, error)
+    return _page(request, enrolment, {key: form}, status=400)
+
+
+@coach_required
+@require_POST
+def change_prescription(request, pk, prescription_pk):
+    """A new dose for one of her exercises, or another exercise in its place."""
+    enrolment = client_enrolment(request, pk)
+    old = _own_prescription(enrolment, prescription_pk)
+    key = f"change-{old.pk}"
+    form = DoseForm(request.POST, prescription=old, auto_id=f"p{old.pk}_%s")
+    if not form.is_valid():
+        return _page(request, enrolment, {key: form}, status=400)
+    try:
+        change = tailoring.change(enrolment, old, form.dose(), request.user, timezone.now())
+    except ValidationError as error:
+        return _refused(request, enrolment, key, form, error)
+    return _done(request, enrolment, f"Saved: {change.summary}.")
+
+
+@coach_required
+@require_POST
+def remove_prescription(request, pk, prescription_pk):
+    enrolment = client_enrolment(request, pk)
+    old = _own_prescription(enrolment, prescription_pk)
+    try:
+        change = tailoring.remove(enrolment, old, request.user, timezone.now())
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("tailor", pk=enrolment.pk)
+    return _done(request, enrolment, f"Saved: {change.summary}.")
+
+
+@coach_required
+@require_POST
+def add_exercise(request, pk, stage_pk):
+    enrolment = client_enrolment(request, pk)
+    stage = get_object_or_404(Stage, pk=stage_pk, program_id=enrolment.program_id)
+    key = f"add-{stage.pk}"
+    form = DoseForm(request.POST, auto_id=f"s{stage.pk}_%s")
+    if not form.is_valid():
+        return _page(request, enrolment, {key: form}, status=400)
+    try:
+        change = tailoring.add(enrolment, stage, form.dose(), request.user, timezone.now())
+    except ValidationError as error:
+        return _refused(request, enrolment, key, form, error)
+    return _done(request, enrolment, f"Saved: {change.summary}.")
+
+
+@coach_required
+@require_POST
+def move_start(request, pk):
+    enrolment = client_enrolment(request, pk)
+    form = StartDateForm(request.POST)
+    if not form.is_valid():
+        return _page(request, enrolment, {"start": form}, status=400)
+    start = form.cleaned_data["start_date"]
+    try:
+        tailoring.move_start(enrolment, start, request.user, timezone.now())
+    except ValidationError as error:
+        return _refused(request, enrolment, "start", form, error)
+    return _done(request, enrolment, f"Her program now starts on {start:%-d %B %Y}.")
+
+
+@coach_required
+@require_POST
+def move_program(request, pk):
+    enrolment = client_enrolment(request, pk)
+    form = MoveProgramForm(request.POST, enrolment=enrolment)
+    if not form.is_valid():
+        return _page(request, enrolment, {"program": form}, status=400)
+    program = form.cleaned_data["program"]
+    try:
+        tailoring.move_program(enrolment, program, request.user, timezone.now())
+    except ValidationError as error:
+        return _refused(request, enrolment, "program", form, error)
+    return _done(request, enrolment, f"She now follows {program.name}; her history stays.")
