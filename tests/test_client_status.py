@@ -428,8 +428,10 @@ def test_migrating_builds_a_row_for_every_enrolment_already_there(program, user)
 
     before = [("programs", "0012_conversation")]
     call_command("migrate", "programs", "0012_conversation", verbosity=0)
-    old = MigrationExecutor(connection).loader.project_state(before).apps.get_model(
-        "programs", "Enrolment"
+    old = (
+        MigrationExecutor(connection)
+        .loader.project_state(before)
+        .apps.get_model("programs", "Enrolment")
     )
     old.objects.create(
         user_id=user.pk,

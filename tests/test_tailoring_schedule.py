@@ -16,10 +16,14 @@ CORE = StageSpec(2, 1, prescriptions=(PrescriptionSpec(21, 7), PrescriptionSpec(
 
 
 def facts(**values) -> EnrolmentFacts:
-    base = dict(
-        start_date=START, tz=ZoneInfo("UTC"), weeks=6, stages=(BREATHING, CORE), cleared_at=CLEARED
+    values.setdefault("cleared_at", CLEARED)
+    return EnrolmentFacts(
+        START,
+        ZoneInfo("UTC"),
+        values.pop("weeks", 6),
+        values.pop("stages", (BREATHING, CORE)),
+        **values,
     )
-    return EnrolmentFacts(**{**base, **values})
 
 
 def at(day: int, hour: int = 12) -> datetime:
