@@ -3,7 +3,8 @@
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 
-from programs.models import Enrolment, Program, Stage
+from programs.facts import program_stages
+from programs.models import Enrolment, Program
 
 
 def home(request):
@@ -19,9 +20,8 @@ def home(request):
 
 
 def program_detail(request, slug):
-    stages = Stage.objects.prefetch_related("prescriptions__exercise")
     program = get_object_or_404(
-        Program.objects.prefetch_related(Prefetch("stages", queryset=stages)),
+        Program.objects.prefetch_related(Prefetch("stages", queryset=program_stages())),
         slug=slug,
         is_published=True,
     )

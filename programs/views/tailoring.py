@@ -14,10 +14,13 @@ from programs.models import Prescription, Stage
 from programs.views.coaching import client_enrolment, coach_required
 
 
-def _page(request, enrolment, bound: dict | None = None, status: int = 200):
+def _page(request, enrolment, bound: dict | None = None, problem: str = ""):
     """The tailoring page; `bound` holds a submitted form that failed, by its place on the page
-    ("start", "program", "change-<pk>", "add-<stage pk>"), so it shows her answers and errors."""
+    ("start", "program", "change-<pk>", "add-<stage pk>"), so it shows what was entered and its
+    errors, and `problem` says at the top why nothing was saved."""
     bound = bound or {}
+    if bound and not problem:
+        problem = "Nothing was saved: please check the form below."
     now = timezone.now()
     facts = enrolment.facts()
     by_pk = tailoring.her_prescriptions(enrolment)
@@ -46,7 +49,8 @@ def _page(request, enrolment, bound: dict | None = None, status: int = 200):
             "made_by", "stage", "replaces__exercise", "prescription__exercise"
         ).order_by("-made_at", "-pk"),
     }
-    return render(request, "coach/tailor.html", context, status=status)
+    context["problem"] = problem
+    return render(request, "coach/tailor.html", context, status=400 if problem else 200)
 
 
 @coach_required
@@ -74,7 +78,7 @@ def _done(request, enrolment, text: str):
 
 def _refused(request, enrolment, key: str, form, error: ValidationError):
     form.add_error(None, error)
-    return _page(request, enrolment, {key: form}, status=400)
+    return _page(request, enrolment, {key: form}, f"Nothing was saved: {error.messages[0]}")
 
 
 @coach_required
@@ -86,7 +90,7 @@ def change_prescription(request, pk, prescription_pk):
     key = f"change-{old.pk}"
     form = DoseForm(request.POST, prescription=old, auto_id=f"p{old.pk}_%s")
     if not form.is_valid():
-        return _page(request, enrolment, {key: form}, status=400)
+        return _page(request, enrolment, {key: form})
     try:
         change = tailoring.change(enrolment, old, form.dose(), request.user, timezone.now())
     except ValidationError as error:
@@ -115,7 +119,7 @@ def add_exercise(request, pk, stage_pk):
     key = f"add-{stage.pk}"
     form = DoseForm(request.POST, auto_id=f"s{stage.pk}_%s")
     if not form.is_valid():
-        return _page(request, enrolment, {key: form}, status=400)
+        return _page(request, enrolment, {key: form})
     try:
         change = tailoring.add(enrolment, stage, form.dose(), request.user, timezone.now())
     except ValidationError as error:
@@ -129,7 +133,7 @@ def move_start(request, pk):
     enrolment = client_enrolment(request, pk)
     form = StartDateForm(request.POST)
     if not form.is_valid():
-        return _page(request, enrolment, {"start": form}, status=400)
+        return _page(request, enrolment, {"start": form})
     start = form.cleaned_data["start_date"]
     try:
         tailoring.move_start(enrolment, start, request.user, timezone.now())
@@ -144,7 +148,7 @@ def move_program(request, pk):
     enrolment = client_enrolment(request, pk)
     form = MoveProgramForm(request.POST, enrolment=enrolment)
     if not form.is_valid():
-        return _page(request, enrolment, {"program": form}, status=400)
+        return _page(request, enrolment, {"program": form})
     program = form.cleaned_data["program"]
     try:
         tailoring.move_program(enrolment, program, request.user, timezone.now())

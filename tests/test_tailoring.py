@@ -1,0 +1,428 @@
+"""Her coach tailors her program: each change is hers alone, recorded, re-plans her, and is
+shown to her; bad input changes nothing; only her coach (and staff) can make one."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from programs import delivery, planning, roles
+from programs.models import (
+    ClientStatus,
+    CoachAction,
+    Enrolment,
+    Exercise,
+    Prescription,
+    Program,
+    ProgramMove,
+    SessionLog,
+    Stage,
+    Tailoring,
+)
+from tests.conftest import make_exercise, person
+
+pytestmark = pytest.mark.django_db
+
+
+def prescription(stage_slug, n=1) -> Prescription:
+    return Prescription.objects.get(
+        stage__slug=stage_slug, exercise__slug=f"{stage_slug}-{n}", enrolment=None
+    )
+
+
+@pytest.fixture
+def enrolment(make_enrolment, coach, clock):
+    clock("2026-03-10 09:00", "Europe/London")  # program day 8: breathing and deep core open
+    return make_enrolment(coach=coach)
+
+
+@pytest.fixture
+def as_coach(client, coach):
+    client.force_login(coach)
+    return client
+
+
+def dose(p: Prescription, **changes) -> dict:
+    values = {
+        "exercise": p.exercise_id,
+        "sets": p.sets,
+        "reps": p.reps or "",
+        "hold_seconds": p.hold_seconds or "",
+        "days_per_week": p.days_per_week,
+        "note": p.note,
+    }
+    return {**values, **changes}
+
+
+def change_url(enrolment, p):
+    return reverse("tailor_change", args=[enrolment.pk, p.pk])
+
+
+def today(client, enrolment) -> str:
+    return client.get(reverse("today", args=[enrolment.pk])).content.decode()
+
+
+# A new dose
+
+
+def test_a_new_dose_is_hers_alone_recorded_and_re_plans_her(as_coach, enrolment, coach):
+    old = prescription("deep-core")
+    version = Enrolment.objects.get(pk=enrolment.pk).version
+    response = as_coach.post(change_url(enrolment, old), dose(old, sets=2, reps=8))
+    assert response.status_code == 302
+    (tailoring,) = Tailoring.objects.all()
+    new = tailoring.prescription
+    assert (tailoring.kind, tailoring.replaces, tailoring.made_by) == ("dose", old, coach)
+    assert (new.enrolment, new.sets, new.reps, new.exercise) == (enrolment, 2, 8, old.exercise)
+    assert Prescription.objects.get(pk=old.pk).reps == 10  # the program's stays
+    action = CoachAction.objects.get(kind=CoachAction.Kind.TAILORED)
+    assert action.detail == "Deep Core 1: 2 × 8 reps, 3 days a week (was 10 reps, 3 days a week)"
+    enrolment.refresh_from_db()
+    assert enrolment.planned_until is None and enrolment.version != version
+    page = as_coach.get(response["Location"]).content.decode()
+    assert "Saved: Deep Core 1: 2 × 8 reps" in page
+    assert "changed for her" in page
+    again = as_coach.get(response["Location"]).content.decode()
+    assert "Saved:" not in again  # said once
+
+
+def test_the_success_message_is_said_only_when_a_row_was_saved(as_coach, enrolment):
+    old = prescription("deep-core")
+    saved = as_coach.post(change_url(enrolment, old), dose(old, reps=8), follow=True)
+    assert "Saved: Deep Core 1: 8 reps" in saved.content.decode()
+    current = Tailoring.objects.get().prescription
+    unchanged = as_coach.post(change_url(enrolment, current), dose(current))
+    assert unchanged.status_code == 400
+    assert "Saved:" not in unchanged.content.decode()
+    assert "Nothing was saved: Nothing changed" in unchanged.content.decode()
+    assert Tailoring.objects.count() == 1
+    stale = as_coach.post(change_url(enrolment, old), dose(old, reps=5))
+    assert "Nothing was saved: That exercise is no longer on her list" in stale.content.decode()
+    assert Tailoring.objects.count() == 1
+
+
+def test_she_sees_the_new_dose_marked_as_changed_by_her_coach(as_coach, enrolment, user, client):
+    old = prescription("breathing")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6), follow=True)
+    client.force_login(user)
+    page = today(client, enrolment)
+    assert "6 reps" in page
+    assert "Changed by your coach" in page
+    assert "Saved:" not in page  # her coach's confirmation is not shown to her
+    assert "Breathing 1: 6 reps, every day (was 10 reps, every day)" in page
+
+
+def test_another_woman_in_the_program_keeps_the_programs_dose(
+    as_coach, enrolment, make_enrolment, other_user, client
+):
+    hers = make_enrolment(user=other_user)
+    old = prescription("breathing")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6), follow=True)
+    client.force_login(other_user)
+    page = today(client, hers)
+    assert "6 reps" not in page and "Changed by your coach" not in page
+    assert "10 reps" in page
+
+
+def test_the_program_page_never_shows_a_tailored_prescription(as_coach, enrolment, program):
+    old = prescription("breathing")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6), follow=True)
+    page = as_coach.get(program.get_absolute_url()).content.decode()
+    assert "6 reps" not in page
+    assert page.count("Breathing 1") == 1
+
+
+def test_her_session_email_lists_the_tailored_exercises(as_coach, enrolment, clock):
+    clock("2026-03-10 21:00", "Europe/London")
+    swap_to = make_exercise("side-lying-clam")
+    old = prescription("breathing", 2)
+    as_coach.post(change_url(enrolment, old), dose(old, exercise=swap_to.pk, reps=12))
+    as_coach.post(reverse("tailor_remove", args=[enrolment.pk, prescription("breathing").pk]))
+    SessionLog.objects.create(
+        enrolment=enrolment, prescription=prescription("deep-core"), local_date=date(2026, 3, 10)
+    )
+    planning.plan_all(clock("2026-03-11 07:00", "Europe/London"))
+    sent_at = clock("2026-03-11 08:00", "Europe/London") + timedelta(seconds=30)
+    delivery.send_due(clock=lambda: sent_at)
+    [email] = [m for m in mail.outbox if m.subject == "Today's exercises"]
+    assert "Side Lying Clam: 12 reps" in email.body
+    assert "Breathing 1" not in email.body and "Breathing 2" not in email.body
+
+
+# Swap, add, remove
+
+
+def test_a_swap_puts_another_exercise_in_its_place(as_coach, enrolment, client, user):
+    swap_to = make_exercise("pelvic-tilt")
+    old = prescription("deep-core")
+    as_coach.post(change_url(enrolment, old), dose(old, exercise=swap_to.pk), follow=True)
+    assert Tailoring.objects.get().kind == "swap"
+    client.force_login(user)
+    page = today(client, enrolment)
+    assert "Pelvic Tilt" in page
+    assert page.index("Pelvic Tilt") < page.index("Deep Core 2")  # in the old one's place
+
+
+def test_a_swap_to_an_exercise_already_in_the_stage_is_refused(as_coach, enrolment):
+    old = prescription("deep-core", 1)
+    other = prescription("deep-core", 2)
+    response = as_coach.post(change_url(enrolment, old), dose(old, exercise=other.exercise_id))
+    assert response.status_code == 400
+    assert "Deep Core 2 is already in this stage for her." in response.content.decode()
+    assert not Tailoring.objects.exists()
+    assert not Prescription.objects.filter(enrolment__isnull=False).exists()
+
+
+def test_an_added_exercise_joins_the_end_of_its_stage(as_coach, enrolment, client, user):
+    new = make_exercise("bridge")
+    stage = Stage.objects.get(slug="deep-core")
+    url = reverse("tailor_add", args=[enrolment.pk, stage.pk])
+    form = {"exercise": new.pk, "sets": 2, "reps": 10, "days_per_week": 3}
+    assert as_coach.post(url, form, follow=True).redirect_chain[0][1] == 302
+    added = Tailoring.objects.get(kind="add").prescription
+    assert (added.stage, added.position, added.enrolment) == (stage, 3, enrolment)
+    client.force_login(user)
+    assert "Bridge" in today(client, enrolment)
+
+
+def test_a_dose_with_neither_reps_nor_hold_is_refused_and_changes_nothing(as_coach, enrolment):
+    stage = Stage.objects.get(slug="deep-core")
+    url = reverse("tailor_add", args=[enrolment.pk, stage.pk])
+    form = {"exercise": make_exercise("bridge").pk, "sets": 2, "days_per_week": 3}
+    response = as_coach.post(url, form)
+    assert response.status_code == 400
+    assert "Give a number of reps, a hold time, or both." in response.content.decode()
+    assert not Tailoring.objects.exists() and not CoachAction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("days_per_week", 8), ("sets", 0), ("reps", -1), ("exercise", 999999)]
+)
+def test_an_impossible_dose_is_refused_on_its_field(as_coach, enrolment, field, value):
+    old = prescription("deep-core")
+    response = as_coach.post(change_url(enrolment, old), dose(old, **{field: value}))
+    assert response.status_code == 400
+    assert 'class="errorlist' in response.content.decode()
+    assert not Tailoring.objects.exists()
+
+
+def test_a_removed_exercise_leaves_her_list_and_adherence(as_coach, enrolment, client, user, coach):
+    old = prescription("deep-core", 2)
+    response = as_coach.post(reverse("tailor_remove", args=[enrolment.pk, old.pk]), follow=True)
+    assert "Saved: Deep Core 2 taken out of Deep core." in response.content.decode()
+    client.force_login(user)
+    page = today(client, enrolment)
+    assert f'id="ex-{prescription("deep-core", 1).pk}"' in page
+    assert f'id="ex-{old.pk}"' not in page
+    assert "Deep Core 2 taken out of Deep core" in page  # in her coach's changes
+    # Removed twice: the second finds it gone.
+    as_coach.force_login(coach)
+    again = as_coach.post(reverse("tailor_remove", args=[enrolment.pk, old.pk]), follow=True)
+    assert "no longer on her list" in again.content.decode()
+    assert Tailoring.objects.count() == 1
+
+
+def test_her_dashboard_row_follows_a_tailoring_in_the_same_request(as_coach, enrolment):
+    before = ClientStatus.objects.get(enrolment=enrolment).recent_expected
+    as_coach.post(reverse("tailor_remove", args=[enrolment.pk, prescription("breathing").pk]))
+    assert ClientStatus.objects.get(enrolment=enrolment).recent_expected < before
+
+
+def test_she_can_log_her_tailored_exercise_and_no_one_else_can(
+    as_coach, enrolment, client, user, make_enrolment, other_user
+):
+    old = prescription("breathing")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6), follow=True)
+    new = Tailoring.objects.get().prescription
+    client.force_login(user)
+    client.post(reverse("log_session", args=[enrolment.pk, new.pk]))
+    assert SessionLog.objects.filter(enrolment=enrolment, prescription=new).exists()
+    hers = make_enrolment(user=other_user)
+    client.force_login(other_user)
+    response = client.post(reverse("log_session", args=[hers.pk, new.pk]))
+    assert response.status_code == 404
+
+
+# Her start date
+
+
+def test_moving_her_start_date_is_recorded_and_re_plans_her(as_coach, enrolment):
+    url = reverse("tailor_start", args=[enrolment.pk])
+    response = as_coach.post(url, {"start_date": "2026-02-23"}, follow=True)
+    assert "Her program now starts on 23 February 2026." in response.content.decode()
+    enrolment.refresh_from_db()
+    assert enrolment.start_date == date(2026, 2, 23)
+    assert enrolment.planned_until is None
+    action = CoachAction.objects.get(kind=CoachAction.Kind.MOVED_START)
+    assert action.detail == "From 2 March 2026 to 23 February 2026"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2025-01-01", "Choose a start date from 27 January 2026 to 2 June 2026."),
+        ("2026-12-01", "Choose a start date from 27 January 2026 to 2 June 2026."),
+        ("2026-03-02", "That is already her start date."),
+        ("0001-01-01", "Enter a date between"),
+        ("not a date", "Enter a valid date."),
+    ],
+)
+def test_a_start_date_out_of_range_is_refused_and_changes_nothing(
+    as_coach, enrolment, value, message
+):
+    response = as_coach.post(reverse("tailor_start", args=[enrolment.pk]), {"start_date": value})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    enrolment.refresh_from_db()
+    assert enrolment.start_date == date(2026, 3, 2)
+    assert not CoachAction.objects.exists()
+
+
+# Another program
+
+
+@pytest.fixture
+def other_program(db):
+    program = Program.objects.create(slug="twins", name="Twins program", summary="-", weeks=8)
+    stage = Stage.objects.create(
+        program=program,
+        position=1,
+        slug="twins-breathing",
+        title="Twins breathing",
+        unlock_week=1,
+        goal="Breathe.",
+        open_before_clearance=True,
+    )
+    Prescription.objects.create(
+        stage=stage, exercise=make_exercise("twins-1"), reps=5, days_per_week=7
+    )
+    return program
+
+
+def test_moving_her_to_another_program_keeps_her_history(
+    as_coach, enrolment, other_program, program, client, user, coach
+):
+    SessionLog.objects.create(
+        enrolment=enrolment, prescription=prescription("breathing"), local_date=date(2026, 3, 9)
+    )
+    url = reverse("tailor_move", args=[enrolment.pk])
+    response = as_coach.post(url, {"program": other_program.pk}, follow=True)
+    assert "She now follows Twins program; her history stays." in response.content.decode()
+    enrolment.refresh_from_db()
+    assert enrolment.program == other_program and enrolment.start_date == date(2026, 3, 2)
+    move = ProgramMove.objects.get()
+    assert (move.from_program, move.to_program) == (program, other_program)
+    assert SessionLog.objects.filter(enrolment=enrolment).count() == 1
+    client.force_login(user)
+    assert "Twins 1" in today(client, enrolment)
+    progress = client.get(reverse("progress", args=[enrolment.pk])).content.decode()
+    assert "Breathing 1" in progress  # week 1, as it was prescribed then
+    as_coach.force_login(coach)
+    coach_page = as_coach.get(reverse("client", args=[enrolment.pk])).content.decode()
+    assert "Moved her to another program" in coach_page
+
+
+def test_a_program_she_already_follows_separately_is_refused(
+    as_coach, enrolment, other_program, make_enrolment, user
+):
+    make_enrolment(program=other_program)
+    response = as_coach.post(
+        reverse("tailor_move", args=[enrolment.pk]), {"program": other_program.pk}
+    )
+    assert response.status_code == 400
+    assert "already enrolled in that program separately" in response.content.decode()
+    assert Enrolment.objects.get(pk=enrolment.pk).program_id != other_program.pk
+    assert not ProgramMove.objects.exists()
+
+
+def test_an_unpublished_program_is_not_offered(as_coach, enrolment, other_program):
+    Program.objects.filter(pk=other_program.pk).update(is_published=False)
+    response = as_coach.post(
+        reverse("tailor_move", args=[enrolment.pk]), {"program": other_program.pk}
+    )
+    assert response.status_code == 400
+    assert not ProgramMove.objects.exists()
+
+
+# The page
+
+
+def test_the_page_lists_her_exercises_as_tailored_and_the_changes(as_coach, enrolment):
+    old = prescription("deep-core")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=7))
+    page = as_coach.get(reverse("tailor", args=[enrolment.pk])).content.decode()
+    assert "Deep Core 1</strong>: 7 reps" in page
+    assert "Changed the dose. Deep Core 1: 7 reps" in page
+    assert "Dana Coach" in page
+
+
+def test_the_page_queries_do_not_grow_with_changes(
+    as_coach, enrolment, django_assert_max_num_queries
+):
+    url = reverse("tailor", args=[enrolment.pk])
+    old = prescription("deep-core")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=7))
+    with django_assert_max_num_queries(40) as captured:
+        as_coach.get(url)
+    few = len(captured)
+    for n, slug in enumerate(["breathing", "deep-core"]):
+        for k in (1, 2):
+            p = Tailoring.objects.filter(replaces__exercise__slug=f"{slug}-{k}").first()
+            current = p.prescription if p else prescription(slug, k)
+            as_coach.post(change_url(enrolment, current), dose(current, reps=20 + n + k))
+    with django_assert_max_num_queries(few):
+        as_coach.get(url)
+
+
+# Who may
+
+
+def tailor_urls(enrolment) -> list[tuple[str, str]]:
+    p = prescription("deep-core")
+    stage = p.stage
+    return [
+        ("get", reverse("tailor", args=[enrolment.pk])),
+        ("post", reverse("tailor_change", args=[enrolment.pk, p.pk])),
+        ("post", reverse("tailor_remove", args=[enrolment.pk, p.pk])),
+        ("post", reverse("tailor_add", args=[enrolment.pk, stage.pk])),
+        ("post", reverse("tailor_start", args=[enrolment.pk])),
+        ("post", reverse("tailor_move", args=[enrolment.pk])),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("another coach", 404),
+        ("her", 403),
+        ("another client", 403),
+        ("visitor", 302),
+    ],
+)
+def test_only_her_coach_and_staff_can_tailor_her_program(client, enrolment, role, status):
+    from tests.conftest import make
+
+    who = make(role)
+    if who:
+        client.force_login(who)
+    for method, url in tailor_urls(enrolment):
+        response = getattr(client, method)(url)
+        assert response.status_code == status, (method, url)
+    assert not Tailoring.objects.exists() and not ProgramMove.objects.exists()
+    assert Enrolment.objects.get(pk=enrolment.pk).start_date == date(2026, 3, 2)
+
+
+def test_staff_can_open_the_page(client, enrolment):
+    staff = person("staff@example.com", is_staff=True)
+    roles.make_coach(staff)
+    client.force_login(staff)
+    assert client.get(reverse("tailor", args=[enrolment.pk])).status_code == 200
+
+
+def test_a_prescription_of_another_program_is_not_found(as_coach, enrolment, other_program):
+    theirs = Prescription.objects.get(stage__program=other_program)
+    response = as_coach.post(change_url(enrolment, theirs), dose(theirs, reps=3))
+    assert response.status_code == 404
+    assert not Tailoring.objects.exists()
+    assert Exercise.objects.filter(slug="twins-1").exists()
