@@ -4,16 +4,18 @@ the command."""
 
 import io
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from programs import schedule, standing, tasks
+from programs import schedule, standing, tailoring, tasks
 from programs.coaching import Flag
 from programs.models import (
     CheckIn,
@@ -320,7 +322,18 @@ EVENTS = st.one_of(
     st.tuples(st.just("time"), st.integers(1, 40 * 60)),  # minutes
     st.tuples(st.just("midnight"), st.integers(0, 90)),  # minutes past her next midnight
     st.tuples(st.just("roll_over")),
+    st.tuples(st.just("tailor"), st.integers(0, 3), st.integers(1, 7)),
+    st.tuples(st.just("take_out"), st.integers(0, 3)),
+    st.tuples(st.just("start"), st.integers(-10, 10)),
 )
+
+
+def her_breathing(enrolment, now) -> list[Prescription]:
+    """The breathing stage's exercises as her coach has tailored them by `now`."""
+    facts = enrolment.facts()
+    spec = next(s for s in facts.stages if s.key == Stage.objects.get(slug="breathing").pk)
+    keys = [p.key for p in schedule.prescribed(facts, spec, now)]
+    return sorted(Prescription.objects.filter(pk__in=keys), key=lambda p: keys.index(p.pk))
 
 
 def compared(values: dict) -> dict:
@@ -381,6 +394,23 @@ def happen(event, enrolment, now, coach):
         )
     elif kind == "roll_over":
         standing.roll_over(now, 50, 5)
+    elif kind in ("tailor", "take_out", "start"):
+        try:
+            if kind == "start":
+                start = enrolment.start_date + timedelta(days=args[0])
+                tailoring.move_start(enrolment, start, coach, now)
+                return
+            current = her_breathing(enrolment, now)
+            if not current:
+                return
+            old = current[args[0] % len(current)]
+            if kind == "take_out":
+                tailoring.remove(enrolment, old, coach, now)
+            else:
+                dose = replace(tailoring.Dose.of(old), days_per_week=args[1])
+                tailoring.change(enrolment, old, dose, coach, now)
+        except ValidationError:
+            pass  # refused, as the page would: nothing changed
 
 
 @settings(
