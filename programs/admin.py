@@ -24,8 +24,10 @@ from programs.models import (
     Pause,
     Prescription,
     Program,
+    ProgramMove,
     SessionLog,
     Stage,
+    Tailoring,
 )
 
 
@@ -48,6 +50,10 @@ class PrescriptionInline(admin.TabularInline):
     extra = 0
     autocomplete_fields = ["exercise"]
     fields = ["position", "exercise", "sets", "reps", "hold_seconds", "days_per_week", "note"]
+
+    def get_queryset(self, request):
+        # The stage's own; those her coach tailored for one woman show on her enrolment.
+        return super().get_queryset(request).of_programs()
 
 
 class CopyProgramForm(forms.Form):
@@ -225,6 +231,29 @@ class PauseInline(admin.TabularInline):
     extra = 0
 
 
+class TailoringInline(admin.TabularInline):
+    """Her coach's changes, to read: they are made, and undone, from her client page, so that
+    each is a recorded coach action applied from its instant."""
+
+    model = Tailoring
+    extra = 0
+    can_delete = False
+    fields = ["made_at", "made_by", "kind", "summary"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ProgramMoveInline(TailoringInline):
+    model = ProgramMove
+    fields = ["moved_at", "moved_by", "from_program", "to_program"]
+    readonly_fields = fields
+
+
 class PlanningFailed(admin.SimpleListFilter):
     title = "planning"
     parameter_name = "planning"
@@ -248,7 +277,13 @@ class EnrolmentAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     raw_id_fields = ["user"]
     autocomplete_fields = ["coach"]
-    inlines = [PauseInline]
+    inlines = [PauseInline, TailoringInline, ProgramMoveInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Another program for an enrolment already running is a move, with its history kept:
+        # her coach makes it from "Tailor her program".
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "program"] if obj is not None else fields
 
 
 @admin.register(CoachProfile)

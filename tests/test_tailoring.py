@@ -426,3 +426,26 @@ def test_a_prescription_of_another_program_is_not_found(as_coach, enrolment, oth
     assert response.status_code == 404
     assert not Tailoring.objects.exists()
     assert Exercise.objects.filter(slug="twins-1").exists()
+
+
+# The admin
+
+
+def test_the_admin_shows_her_changes_and_keeps_the_stage_list_the_programs(
+    as_coach, enrolment, admin_client
+):
+    old = prescription("deep-core")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=7))
+    stage = admin_client.get(reverse("admin:programs_stage_change", args=[old.stage_id]))
+    assert stage.content.decode().count('name="prescriptions-') > 0
+    assert 'value="7"' not in stage.content.decode()
+    page = admin_client.get(reverse("admin:programs_enrolment_change", args=[enrolment.pk]))
+    assert "Deep Core 1: 7 reps" in page.content.decode()
+
+
+def test_the_admin_cannot_change_her_program_behind_her_history(
+    admin_client, enrolment, other_program, program
+):
+    url = reverse("admin:programs_enrolment_change", args=[enrolment.pk])
+    form = admin_client.get(url).context["adminform"].form
+    assert "program" not in form.fields
