@@ -260,9 +260,7 @@ def rebuild(now: datetime, batch_size: int = 500, missing: bool = False) -> Iter
     last = 0
     while True:
         ids = list(
-            enrolments.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
+            enrolments.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size]
         )
         if not ids:
             return

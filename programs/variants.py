@@ -35,8 +35,10 @@ def copy_program(program: Program, *, name: str, slug: str) -> Program:
 
 def program_prescriptions(program: Program) -> models.QuerySet[Prescription]:
     """The program's own prescriptions, in stage order: none tailored for one woman."""
-    return Prescription.objects.of_programs().filter(stage__program=program).order_by(
-        "stage__position", "position", "pk"
+    return (
+        Prescription.objects.of_programs()
+        .filter(stage__program=program)
+        .order_by("stage__position", "position", "pk")
     )
 
 
