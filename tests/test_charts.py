@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 from programs import charts
+from programs.templatetags.pain_lines import pain_line
 
 
 def test_pain_trend_labels_every_value_and_dates_first_and_last():
@@ -110,3 +111,27 @@ def test_dashboard_line_spans_its_axis():
     assert line.dots[0][1] == line.bottom and line.dots[1][1] == line.top
     assert line.left < line.dots[0][0] < line.dots[-1][0] <= line.width
     assert line.description == "Pain at each check-in, oldest first, out of 10: 0, 10, 4."
+
+
+def test_dashboard_line_drawn_as_svg():
+    svg = pain_line(charts.pain_line([2, 9]))
+    description = "Pain at each check-in, oldest first, out of 10: 2, 9."
+    assert svg.startswith(f'<svg class="pain-chart" role="img" aria-label="{description}"')
+    assert f"<title>{description}</title>" in svg
+    assert f'<polyline points="{charts.pain_line([2, 9]).points}"/>' in svg
+    assert svg.count("<circle") == 2
+    # Both values written above their points.
+    assert '<text class="value"' in svg and ">2</text>" in svg and ">9</text>" in svg
+
+
+def test_dashboard_line_writes_only_the_last_value_beyond_six_points():
+    svg = pain_line(charts.pain_line([1, 2, 3, 4, 5, 6, 7]))
+    assert svg.count("<circle") == 7
+    assert svg.count('<text class="value"') == 1
+    assert '<text class="value" x="134.0" y="' in svg and ">7</text>" in svg
+
+
+def test_dashboard_line_without_check_ins_has_its_axis_only():
+    svg = pain_line(charts.pain_line([]))
+    assert "<polyline" not in svg and "<circle" not in svg
+    assert 'aria-label="No check-ins yet."' in svg

@@ -308,6 +308,14 @@ def test_the_pain_chart_is_an_image_with_the_scores_in_words(as_coach, enrol):
     assert row.count("<circle") == 2
 
 
+def test_row_numbers_are_not_localized(as_coach, enrol, settings):
+    # A checkbox's value is an id for the bulk actions: "12,345" would choose nobody.
+    settings.USE_THOUSAND_SEPARATOR = True
+    hana = enrol("Hana", pk=12345)
+    row = row_html(as_coach.get(DASHBOARD), hana)
+    assert 'name="clients" value="12345"' in row
+
+
 # Flags
 
 
