@@ -31,8 +31,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
+from django.db.models.constants import OnConflict
+from django.utils import timezone
 
 from programs import digests, facts, notifications, reminders, roles
 from programs.models import CoachProfile, Enrolment, Notification
@@ -211,16 +213,9 @@ def _plan_batch(batch: list[Enrolment], now: datetime, report: PlanReport) -> No
     }
     owners = {e.pk: e.user_id for e in batch}
 
-    def new_row(ident: tuple, due_at: datetime) -> Notification:
+    def new_row(ident: tuple) -> NewRow:
         pk, kind, key = ident
-        return Notification(
-            enrolment_id=pk,
-            recipient_id=owners[pk],
-            kind=kind,
-            key=key,
-            scheduled_for=due_at,
-            due_at=due_at,
-        )
+        return pk, owners[pk], kind, key
 
     created, moved, cancelled = reconcile(wanted, existing, start, new_row)
     Enrolment.objects.filter(pk__in=ids).update(
@@ -244,25 +239,30 @@ def _plan_batch(batch: list[Enrolment], now: datetime, report: PlanReport) -> No
     report.broken.extend(broken)
 
 
+# A row to create: (enrolment id or None, recipient id, kind, key).
+NewRow = tuple[int | None, int, str, str]
+
+
 def reconcile(
     wanted: dict[tuple, datetime],
     existing: dict[tuple, Notification],
     start: datetime,
-    new_row: Callable[[tuple, datetime], Notification],
+    new_row: Callable[[tuple], NewRow],
     revive: Callable[[Notification, datetime], bool] = lambda row, due_at: True,
 ) -> tuple[int, int, int]:
     """Make the rows match what planning wants, and return (created, moved, cancelled).
 
     `wanted` maps a row's identity to when it should go; `existing` holds the rows already
-    there for the same people. Missing rows are created; pending rows whose time changed are
-    moved; cancelled rows wanted again are revived when `revive` agrees; pending rows from
-    `start` on that are no longer wanted are cancelled. Sent and failed rows are never touched.
+    there for the same people. Missing rows are created (`new_row` says whose they are);
+    pending rows whose time changed are moved; cancelled rows wanted again are revived when
+    `revive` agrees; pending rows from `start` on that are no longer wanted are cancelled. Sent
+    and failed rows are never touched.
     """
     to_create, to_move, to_cancel = [], [], []
     for ident, due_at in wanted.items():
         row = existing.get(ident)
         if row is None:
-            to_create.append(new_row(ident, due_at))
+            to_create.append((*new_row(ident), due_at))
         elif (row.status == Status.PENDING and row.scheduled_for != due_at) or (
             row.status == Status.CANCELLED and revive(row, due_at)
         ):
@@ -277,7 +277,7 @@ def reconcile(
     with transaction.atomic(savepoint=False):
         # A concurrent planner may have inserted the same rows: the unique key makes that a no-op.
         if to_create:
-            Notification.objects.bulk_create(to_create, ignore_conflicts=True)
+            _create(to_create)
         if to_move:
             Notification.objects.bulk_update(
                 to_move, ["scheduled_for", "due_at", "status", "prepared"]
@@ -287,6 +287,43 @@ def reconcile(
                 status=Status.CANCELLED, prepared=None
             )
     return len(to_create), len(to_move), len(to_cancel)
+
+
+def _create(rows: list[tuple[int | None, int, str, str, datetime]]) -> None:
+    """Insert outbox rows (a NewRow and when it goes), every other column at its default,
+    skipping any that exist already. What `bulk_create(ignore_conflicts=True)` does, without
+    an instance per row nor preparing each of its 17 values through its field: at 2.5 rows an
+    enrolment that cost a third of planning her."""
+    connection = connections[router.db_for_write(Notification)]
+    ops = connection.ops
+    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
+    given = ["enrolment", "recipient", "kind", "key", "scheduled_for", "due_at"]
+    rest = [f for f in fields if f.name not in given]
+    now = timezone.now()
+    defaults = [
+        f.get_db_prep_save(
+            now if getattr(f, "auto_now_add", False) else f.get_default(),
+            connection,
+        )
+        for f in rest
+    ]
+    columns = ", ".join(
+        ops.quote_name(f.column) for f in [Notification._meta.get_field(n) for n in given] + rest
+    )
+    table = ops.quote_name(Notification._meta.db_table)
+    insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
+    suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(ops.bulk_batch_size(fields, rows), 1)
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), size):
+            part = rows[offset : offset + size]
+            params = []
+            for enrolment_id, recipient_id, kind, key, due_at in part:
+                at = ops.adapt_datetimefield_value(due_at)
+                params.extend((enrolment_id, recipient_id, kind, key, at, at, *defaults))
+            values = ", ".join([placeholder] * len(part))
+            cursor.execute(f"{insert} {table} ({columns}) VALUES {values} {suffix}", params)
 
 
 # Coaches' digests
@@ -351,16 +388,9 @@ def _plan_digest_batch(profiles: list[CoachProfile], now: datetime, report: Dige
         ).only("pk", "recipient_id", "key", "status", "scheduled_for", "due_at")
     }
 
-    def new_row(ident: tuple, due_at: datetime) -> Notification:
+    def new_row(ident: tuple) -> NewRow:
         coach_id, key = ident
-        return Notification(
-            enrolment=None,
-            recipient_id=coach_id,
-            kind=kind,
-            key=key,
-            scheduled_for=due_at,
-            due_at=due_at,
-        )
+        return None, coach_id, kind, key
 
     # Turned off, then on again: revived. A digest cancelled when it fell due (nobody was
     # flagged) stays cancelled: its moment has passed.

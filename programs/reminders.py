@@ -80,6 +80,10 @@ class Recipient:
 def plan(recipient: Recipient, start: datetime, end: datetime) -> list[Planned]:
     """Every notification for her falling due in [start, end), earliest first."""
     facts = recipient.facts
+    # Her start date must have an instant (older data may hold one near the start of time):
+    # raised here, as the snapshots `_due_on` skips once she has finished would have, so that
+    # she is recorded as broken rather than planned nothing.
+    schedule.local_midnight(facts.start_date, facts.tz)
     # Whether she is paused or held is asked at each reminder's own instant (`_due_on`), not
     # once at `start`: a program resumed a minute ago still gets the reminder due in two.
     planned: list[Planned] = []
@@ -128,27 +132,33 @@ def wanted(recipient: Recipient, kind: Kind) -> bool:
 def _due_on(
     recipient: Recipient, day: date, at: datetime, nudged: set[int], reminder: bool = True
 ) -> list[Planned]:
-    snap = schedule.snapshot(recipient.facts, at)
-    total = 7 * snap.weeks
-    if snap.paused or snap.held or snap.program_day < 0 or snap.program_day > total:
+    facts = recipient.facts
+    # Whether anything can be due at all, from the program day and her pauses and holds alone:
+    # no snapshot once she has finished, nor while her program stands still. (Before her start
+    # the snapshot still works out her stages' dates: one out of range makes her broken.)
+    program_day = _program_day_at(facts, at)
+    total = 7 * facts.weeks
+    if program_day > total or _stands_still(facts, at):
         return []
-    if snap.program_day == total:
+    if program_day == total:
         return [Planned(COMPLETE, "complete", at)]
+    snap = schedule.snapshot(facts, at)
+    if snap.program_day < 0:
+        return []
 
     items = []
     # The last week's check-in comes with "program complete", the next morning.
     if snap.program_day % 7 == 6 and snap.program_day < total - 1:
         items.append(Planned(CHECKIN, f"week-{checkin_week(snap)}", at))
 
-    midnight = schedule.local_midnight(day, recipient.facts.tz)
-    opening = [s.spec for s in snap.stages if s.is_open and _news(recipient.facts, s, midnight, at)]
+    midnight = schedule.local_midnight(day, facts.tz)
+    opening = [s.spec for s in snap.stages if s.is_open and _news(facts, s, midnight, at)]
     if opening and wanted(recipient, STAGE):
         items.extend(Planned(STAGE, f"stage-{spec.key}", at) for spec in opening)
         return items
 
     if not reminder or not schedule.due_today(snap):
         return items
-    facts = recipient.facts
     idle = days_without_session(facts.start_date, recipient.last_session, day)
     nudge = Planned(NUDGE, f"week-{snap.week}", at)
     if (snap.week, day) in recipient.nudges:
@@ -167,9 +177,26 @@ def _evening(recipient: Recipient, day: date, at: datetime) -> list[Planned]:
     """The evening follow-up on `day`: a training day, her program running, nothing logged."""
     if recipient.last_session is not None and recipient.last_session >= day:
         return []
-    if not schedule.due_today(schedule.snapshot(recipient.facts, at)):  # rest day, or not running
+    if not _running_at(recipient.facts, at):
+        return []
+    if not schedule.due_today(schedule.snapshot(recipient.facts, at)):  # a rest day
         return []
     return [Planned(EVENING, day.isoformat(), at)]
+
+
+def _program_day_at(facts: schedule.EnrolmentFacts, at: datetime) -> int:
+    """Her program day at instant `at`, as `schedule.snapshot(facts, at).program_day`."""
+    return schedule.program_day_on(facts, at.astimezone(facts.tz).date())
+
+
+def _stands_still(facts: schedule.EnrolmentFacts, at: datetime) -> bool:
+    return schedule.is_paused_at(facts, at) or schedule.is_held_at(facts, at)
+
+
+def _running_at(facts: schedule.EnrolmentFacts, at: datetime) -> bool:
+    """`schedule.snapshot(facts, at).running`, without the stages: most enrolments not
+    running at `at` (not started, finished, paused) need no snapshot at all."""
+    return 0 <= _program_day_at(facts, at) < 7 * facts.weeks and not _stands_still(facts, at)
 
 
 def _snoozed(recipient: Recipient) -> list[Planned]:
@@ -179,7 +206,7 @@ def _snoozed(recipient: Recipient) -> list[Planned]:
     for day, at in recipient.snoozes:
         if recipient.last_session is not None and recipient.last_session >= day:
             continue
-        if schedule.snapshot(recipient.facts, at).running and not covered(recipient, at):
+        if _running_at(recipient.facts, at) and not covered(recipient, at):
             items.append(Planned(SNOOZE, day.isoformat(), at))
     return items
 
@@ -315,6 +342,6 @@ def finished(recipient: Recipient, now: datetime, grace: timedelta) -> bool:
     `grace` ago, and her clock is running (a pause or hold could still move the end)."""
     facts = recipient.facts
     then = now - grace
-    if schedule.is_paused_at(facts, then) or schedule.is_held_at(facts, then):
+    if _stands_still(facts, then):
         return False
-    return schedule.snapshot(facts, then).program_day > 7 * facts.weeks
+    return _program_day_at(facts, then) > 7 * facts.weeks

@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 AFTER_BIRTH = timedelta(weeks=6)  # before this, loaded stages stay closed
@@ -509,6 +509,7 @@ def week_snapshot(facts: EnrolmentFacts, week: int, now: datetime) -> Snapshot |
     return snapshot(facts, min(now, end_of_week))
 
 
+@cache  # asked for every prescription of every snapshot; there are only seven answers
 def training_weekdays(days_per_week: int) -> frozenset[int]:
     """Which days of each program week (0 to 6) a prescription of N days a week falls on,
     spread out: 3 days a week is days 0, 2 and 4, leaving rest days between."""
