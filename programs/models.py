@@ -163,7 +163,8 @@ class Stage(models.Model):
             )
 
     def spec(self) -> schedule.StageSpec:
-        """Uses prefetched prescriptions."""
+        """Uses prefetched prescriptions (`programs.facts.program_stages`): the program's own,
+        never one tailored for one woman."""
         return schedule.StageSpec(
             key=self.pk,
             unlock_week=self.unlock_week,
@@ -172,6 +173,7 @@ class Stage(models.Model):
             prescriptions=tuple(
                 schedule.PrescriptionSpec(p.pk, p.days_per_week, lifting=p.exercise.lifting)
                 for p in self.prescriptions.all()
+                if p.enrolment_id is None
             ),
             loaded=self.loaded,
         )

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from programs import schedule, zones
+from programs import facts, schedule, zones
 from programs.models import (
     CoachAction,
     Enrolment,
@@ -64,22 +64,26 @@ def her_prescriptions(enrolment: Enrolment) -> dict[int, Prescription]:
 
 
 def stage_lists(
-    enrolment: Enrolment, facts: schedule.EnrolmentFacts, now: datetime, by_pk: dict
+    enrolment: Enrolment, her_facts: schedule.EnrolmentFacts, now: datetime, by_pk: dict
 ) -> list[tuple[Stage, list[Prescription]]]:
     """Each stage of her program with what it asks of her at `now`, as her coach tailored it.
     Uses the prefetched stages."""
-    specs = {spec.key: spec for spec in facts.stages}
+    specs = {spec.key: spec for spec in her_facts.stages}
     return [
-        (stage, [by_pk[p.key] for p in schedule.prescribed(facts, specs[stage.pk], now)])
+        (stage, [by_pk[p.key] for p in schedule.prescribed(her_facts, specs[stage.pk], now)])
         for stage in enrolment.program.stages.all()
     ]
 
 
 def _current(enrolment: Enrolment, stage: Stage, now: datetime) -> list[int]:
-    """The prescription keys `stage` asks of her at `now`."""
-    facts = enrolment.facts()
-    spec = next(s for s in facts.stages if s.key == stage.pk)
-    return [p.key for p in schedule.prescribed(facts, spec, now)]
+    """The prescription keys `stage` asks of her at `now`, read with her row locked: two
+    changes at once to the same exercise are made one after the other, the second seeing the
+    first, so neither is said to be saved without taking effect."""
+    locked = facts.with_facts(Enrolment.objects.filter(pk=enrolment.pk))
+    her = locked.select_for_update(of=("self",)).get()
+    her_facts = her.facts()
+    spec = next(s for s in her_facts.stages if s.key == stage.pk)
+    return [p.key for p in schedule.prescribed(her_facts, spec, now)]
 
 
 def _record(enrolment, actor, kind, now, detail) -> None:

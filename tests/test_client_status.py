@@ -135,7 +135,7 @@ def row(enrolment) -> ClientStatus:
 
 
 def breathing(n=1) -> Prescription:
-    return Prescription.objects.get(stage__slug="breathing", position=n)
+    return Prescription.objects.get(stage__slug="breathing", position=n, enrolment=None)
 
 
 def test_a_new_enrolment_has_its_row(her):

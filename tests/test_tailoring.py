@@ -1,13 +1,17 @@
 """Her coach tailors her program: each change is hers alone, recorded, re-plans her, and is
 shown to her; bad input changes nothing; only her coach (and staff) can make one."""
 
+import threading
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 
-from programs import delivery, planning, roles
+from programs import delivery, planning, roles, tailoring
 from programs.models import (
     ClientStatus,
     CoachAction,
@@ -21,6 +25,7 @@ from programs.models import (
     Tailoring,
 )
 from tests.conftest import make_exercise, person
+from tests.test_concurrency import TIMEOUT, in_threads, postgresql_only
 
 pytestmark = pytest.mark.django_db
 
@@ -449,3 +454,44 @@ def test_the_admin_cannot_change_her_program_behind_her_history(
     url = reverse("admin:programs_enrolment_change", args=[enrolment.pk])
     form = admin_client.get(url).context["adminform"].form
     assert "program" not in form.fields
+
+
+# Two changes at once
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_changes_to_one_exercise_at_once_take_turns(enrolment, coach):
+    """The second reads her list after the first commits, so it is refused rather than saved
+    without effect (its old prescription is gone from her list)."""
+    from django.utils import timezone
+
+    old = prescription("deep-core")
+    first_saved, release = threading.Event(), threading.Event()
+
+    def change(reps):
+        her = Enrolment.objects.get(pk=enrolment.pk)
+        dose = replace(tailoring.Dose.of(Prescription.objects.get(pk=old.pk)), reps=reps)
+        try:
+            tailoring.change(her, Prescription.objects.get(pk=old.pk), dose, coach, timezone.now())
+        except ValidationError as error:
+            return error.messages[0]
+        return "saved"
+
+    def first():
+        with transaction.atomic():
+            result = change(7)
+            first_saved.set()
+            release.wait(TIMEOUT)
+        return result
+
+    def second():
+        first_saved.wait(TIMEOUT)
+        threading.Timer(0.5, release.set).start()  # while the second waits for her row
+        return change(5)
+
+    assert in_threads(first, second) == [
+        "saved",
+        "That exercise is no longer on her list; reload the page.",
+    ]
+    assert Tailoring.objects.count() == 1
