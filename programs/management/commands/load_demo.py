@@ -10,7 +10,7 @@ day fills in the days since.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +21,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from programs import roles, safety, schedule
+from programs import facts as her_facts
+from programs import roles, safety, schedule, tailoring
 from programs.default_program import DEFAULT_PROGRAM, EXERCISES
 from programs.loading import load_program
 from programs.models import (
@@ -52,13 +53,23 @@ class DemoMother:
     reminder_time: time
     pains: tuple[int, ...] = ()  # her weekly check-ins so far
     last_signs: tuple[str, ...] = ()  # warning signs in her latest check-in
+    eased: bool = False  # her coach eased her heel slides two days ago
 
 
 MOTHERS = (
     DemoMother("amira@example.com", "Amira", "Europe/London", 3, 7, False, False, time(8, 0)),
     DemoMother("bea@example.com", "Bea", "America/New_York", 10, 9, True, True, time(7, 30), (5,)),
     DemoMother(
-        "chloe@example.com", "Chloe", "Asia/Kolkata", 24, 10, False, True, time(8, 0), (6, 4, 3)
+        "chloe@example.com",
+        "Chloe",
+        "Asia/Kolkata",
+        24,
+        10,
+        False,
+        True,
+        time(8, 0),
+        (6, 4, 3),
+        eased=True,
     ),
     DemoMother(
         "dee@example.com",
@@ -98,6 +109,8 @@ class Command(BaseCommand):
                 enrolments_created += created
                 if created:
                     _check_ins(enrolment, mother, now)
+                if created and mother.eased:
+                    _ease_heel_slides(enrolment, coach, now - timedelta(days=2))
                 logs_created += _log_sessions(enrolment, mother.email, now)
 
         self.stdout.write(
@@ -156,6 +169,15 @@ def _enrolment(
     return enrolment, True
 
 
+def _ease_heel_slides(enrolment: Enrolment, coach, at: datetime) -> None:
+    """Her coach tailored one exercise: fewer reps, five days a week."""
+    old = Prescription.objects.of_programs().get(
+        stage__program=enrolment.program, exercise__slug="heel-slide"
+    )
+    dose = replace(tailoring.Dose.of(old), reps=8, days_per_week=5)
+    tailoring.change(enrolment, old, dose, coach, at)
+
+
 def _log_sessions(enrolment: Enrolment, seed: str, now: datetime) -> int:
     """Log plausible sessions for each past day of her program; returns how many were new.
 
@@ -163,17 +185,9 @@ def _log_sessions(enrolment: Enrolment, seed: str, now: datetime) -> int:
     everything on that day's list. Each day's coin is seeded by `seed` and the
     date, so the history never changes from one run to the next.
     """
-    enrolment = (
-        Enrolment.objects.select_related("program")
-        .prefetch_related(
-            "program__stages__prescriptions__exercise", "pauses", "holds", "overrides"
-        )
-        .get(pk=enrolment.pk)
-    )
+    enrolment = her_facts.with_facts(Enrolment.objects.filter(pk=enrolment.pk)).get()
     facts = enrolment.facts()
-    prescriptions = list(
-        Prescription.objects.filter(stage__program=enrolment.program).select_related("stage")
-    )
+    prescriptions = tailoring.her_prescriptions(enrolment)
     rate = random.Random(seed).uniform(0.6, 0.8)
     last = enrolment.local_today(now) - timedelta(days=1)
     if enrolment.withdrawn_at is not None:
@@ -184,11 +198,9 @@ def _log_sessions(enrolment: Enrolment, seed: str, now: datetime) -> int:
     while day <= last:
         if _trained(seed, day, rate) and not _paused_all_day(facts, day):
             noon = schedule.local_instant(day, time(12, 0), facts.tz)
-            focus = {spec.key for spec in schedule.snapshot(facts, noon).focus}
             logs.extend(
-                SessionLog(enrolment=enrolment, prescription=p, local_date=day)
-                for p in prescriptions
-                if p.stage_id in focus
+                SessionLog(enrolment=enrolment, prescription=prescriptions[p.key], local_date=day)
+                for p in schedule.snapshot(facts, noon).daily
             )
         day += timedelta(days=1)
 
