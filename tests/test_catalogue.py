@@ -56,5 +56,5 @@ def test_unknown_or_unpublished_program_is_not_found(client, program):
 def test_program_page_queries_do_not_grow_with_exercises(
     client, program, django_assert_num_queries
 ):
-    with django_assert_num_queries(4):  # program, stages, prescriptions, exercises
+    with django_assert_num_queries(3):  # program, stages, prescriptions with their exercises
         client.get(reverse("program_detail", args=[program.slug]))
