@@ -495,3 +495,27 @@ def test_two_changes_to_one_exercise_at_once_take_turns(enrolment, coach):
         "That exercise is no longer on her list; reload the page.",
     ]
     assert Tailoring.objects.count() == 1
+
+
+def test_loading_tailored_clients_for_the_digest_takes_no_query_per_client(
+    enrolment, coach, make_enrolment, django_user_model
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from programs import clients
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            clients.load(Enrolment.objects.filter(coach=coach), timezone.now())
+        return len(captured)
+
+    old = prescription("deep-core")
+    tailoring.change(enrolment, old, replace(tailoring.Dose.of(old), reps=4), coach, timezone.now())
+    few = queries()
+    for n in range(3):
+        other = make_enrolment(user=person(f"client{n}@example.com"), coach=coach)
+        tailoring.change(other, old, replace(tailoring.Dose.of(old), reps=5), coach, timezone.now())
+        tailoring.remove(other, prescription("breathing"), coach, timezone.now())
+    assert queries() == few
