@@ -80,8 +80,8 @@ def percent(done: int, expected: int) -> int:
 
 def next_change(facts: schedule.EnrolmentFacts, now: datetime) -> datetime:
     """The first instant after `now` at which her standing may change with no new event: her
-    next local midnight, or sooner an instant already in her facts (a pause, hold, override
-    or clearance stamped ahead, the end of 6 weeks after birth)."""
+    next local midnight, or sooner an instant already in her facts (a pause, hold, override,
+    tailoring, move or clearance stamped ahead, the end of 6 weeks after birth)."""
     today = now.astimezone(facts.tz).date()
     midnight = schedule.local_midnight(today + timedelta(days=1), facts.tz)
     if midnight <= now:  # in an hour repeated across midnight (clocks back at 00:00)
@@ -91,6 +91,7 @@ def next_change(facts: schedule.EnrolmentFacts, now: datetime) -> datetime:
     for interval in facts.pauses + facts.holds:
         instants += [interval.start, interval.end]
     instants += [at for _, at in facts.override_times]
+    instants += [c.since for c in facts.changes] + [era.until for era in facts.earlier]
     candidates += [at for at in instants if at is not None and at > now]
     return min(candidates)
 
