@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     CharField,
@@ -43,7 +43,7 @@ from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 from django.http import QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from programs import charts, clients, conversation, roles, standing
 from programs.coaching import FLAG_LABELS, Flag
@@ -235,22 +235,28 @@ def annotated(enrolments: QuerySet, user) -> QuerySet:
     """Each enrolment with what sorting and filtering read, as this viewer may see it:
     `failing`, `shown_rank` (her flags as bits, health flags only if shown), `shown_pain`
     and `sort_name`."""
-    shown = roles.health_data_condition(user)
-    return enrolments.annotate(
-        failing=Exists(
-            Notification.objects.filter(enrolment=OuterRef("pk"), status=Notification.Status.FAILED)
-        ),
-        shown_rank=Case(
+    if user.is_staff:
+        shown = roles.health_data_condition(user)
+        rank = Case(
             When(shown, then=F("standing__rank")),
             default=F("standing__neutral_rank"),
             output_field=IntegerField(),
         )
+        pain = Case(When(shown, then=F("standing__last_pain")), default=None)
+    else:
+        # A coach lists only her own clients, whose health data she sees.
+        rank, pain = F("standing__rank"), F("standing__last_pain")
+    return enrolments.annotate(
+        failing=Exists(
+            Notification.objects.filter(enrolment=OuterRef("pk"), status=Notification.Status.FAILED)
+        ),
+        shown_rank=rank
         + Case(
             When(failing=True, then=Value(standing.weight(Flag.FAILING))),
             default=Value(0),
             output_field=IntegerField(),
         ),
-        shown_pain=Case(When(shown, then=F("standing__last_pain")), default=None),
+        shown_pain=pain,
         # As `name_of` reads: her full name, else her email.
         sort_name=Lower(
             Coalesce(
@@ -264,16 +270,16 @@ def annotated(enrolments: QuerySet, user) -> QuerySet:
 
 def flag_condition(flag: str, user) -> Q:
     """The `flag` filter on an `annotated` queryset."""
+    # As in `annotated`: a coach who is not staff lists only clients whose health data she sees.
+    shown = roles.health_data_condition(user) if user.is_staff else Q()
     if flag == "any":
         return Q(shown_rank__gt=0)
     if flag == HELD:
-        return roles.health_data_condition(user) & (
-            Q(standing__urgent=True) | Q(standing__hold=True)
-        )
+        return shown & (Q(standing__urgent=True) | Q(standing__hold=True))
     if flag == Flag.FAILING:
         return Q(failing=True)
     stored = Q(**{f"standing__{flag}": True})
-    return stored if flag in roles.NEUTRAL_FLAGS else stored & roles.health_data_condition(user)
+    return stored if flag in roles.NEUTRAL_FLAGS else shown & stored
 
 
 def ordering(order: str) -> list:
@@ -351,21 +357,88 @@ class CountedPaginator(Paginator):
         self.__dict__["count"] = count  # fills Paginator.count, a cached_property
 
 
-def _show(request, found: Listing, title: str, here: str, csv_url: str):
-    for sentence in found.ignored:
-        messages.warning(request, sentence)
+def page_of(found: Listing, asked, user) -> Page:
+    """The page of entries `asked` for (as Paginator.get_page reads it), each enrolment with
+    `unread`: her messages her coach has not read; its paginator has `flagged` too."""
     totals = found.clients.aggregate(
         count=Count("pk"), flagged=Count("pk", filter=Q(shown_rank__gt=0))
     )
-    page = CountedPaginator(
-        found.clients.select_related("user", "program", "standing"), PER_PAGE, totals["count"]
-    ).get_page(request.GET.get("page"))
-    page.object_list = entries(request.user, page.object_list)
-    has_clients = bool(totals["count"]) or found.scope.exists()
-    # Her unread messages are counted for her coach alone: the thread is hers and her coach's.
-    unread = conversation.unread_for_coach(
-        entry.enrolment.pk for entry in page if entry.enrolment.coach_id == request.user.pk
-    )
+    unread = conversation.unread_for_coach_of(OuterRef("pk"))
+    if user.is_staff:
+        # Her unread messages are counted for her coach alone: the thread is hers and her
+        # coach's.
+        unread = Case(When(coach_id=user.pk, then=unread), default=Value(0))
+    rows = found.clients.select_related("user", "program", "standing").annotate(unread=unread)
+    paginator = CountedPaginator(rows, PER_PAGE, totals["count"])
+    paginator.flagged = totals["flagged"]
+    page = paginator.get_page(asked)
+    page.object_list = entries(user, page.object_list)
+    return page
+
+
+def shown_rows(page: Page, client_url: str) -> list[dict]:
+    """What each row of the page shows, worked out in one pass here rather than by the
+    template's tags and filters, which cost most of the page's time. Numbers are text
+    already: the template would localize each."""
+    shown = []
+    for entry in page:
+        e, s = entry.enrolment, entry.status
+        if s.started:
+            week = f"Week {s.week} of {e.program.weeks}"
+        else:
+            week = f"Starts {dateformat.format(e.start_date, 'j M')}"
+        if s.finished:
+            week += " · finished"
+        if e.status != Enrolment.Status.ACTIVE:
+            week += f" · {e.get_status_display().lower()}"
+        flags = entry.flags
+        shown.append(
+            {
+                "pk": str(e.pk),
+                "url": f"{client_url}{e.pk}/",
+                "name": name_of(e.user),
+                "email": e.user.email,
+                "unread": e.unread,
+                "program": e.program.name,
+                "week": week,
+                "progress": str(s.progress_percent),
+                "recent": f"{s.recent_done}/{s.recent_expected} ({s.recent_percent}%)",
+                "overall": f"{s.overall_done}/{s.overall_expected} ({s.overall_percent}%)",
+                "last_activity": (
+                    dateformat.format(s.last_activity, "j M Y") if s.last_activity else ""
+                ),
+                "health_hidden": entry.health_hidden,
+                "last_pain": str(entry.last_pain),
+                "chart": charts.pain_line(entry.pains) if entry.pains else None,
+                "flags": [(flag, FLAG_LABELS[flag]) for flag in flags],
+                "urgent": Flag.URGENT in flags,
+            }
+        )
+    return shown
+
+
+def filter_fields(form: ClientFilter) -> dict[str, dict]:
+    """The filter form's fields as the template draws them, by name: label and value, and
+    for a choice its options as (value, label, selected). Plain markup in the template costs
+    a fraction of the widgets' templates."""
+    fields = {}
+    for name, field in form.fields.items():
+        value = form.data.get(name) or ""
+        fields[name] = {"label": field.label, "value": value}
+        if name == "program":
+            choices = [("", field.empty_label), *Program.objects.values_list("slug", "name")]
+        else:
+            choices = getattr(field, "choices", None)
+        if choices is not None:
+            fields[name]["options"] = [(str(v), label, str(v) == value) for v, label in choices]
+    return fields
+
+
+def _show(request, found: Listing, title: str, here: str, csv_url: str):
+    for sentence in found.ignored:
+        messages.warning(request, sentence)
+    page = page_of(found, request.GET.get("page"), request.user)
+    count = page.paginator.count
     return render(
         request,
         "coach/dashboard.html",
@@ -373,21 +446,14 @@ def _show(request, found: Listing, title: str, here: str, csv_url: str):
             "title": title,
             "here": here,
             "csv_url": csv_url,
-            "form": found.form,
+            "filters": filter_fields(found.form),
             "query": found.query,
             "page": page,
-            "entries": [
-                (
-                    entry,
-                    charts.pain_line(entry.pains),
-                    [(f, FLAG_LABELS[f]) for f in entry.flags],
-                    unread.get(entry.enrolment.pk, 0),
-                )
-                for entry in page
-            ],
-            "count": totals["count"],
-            "flagged": totals["flagged"],
-            "has_clients": has_clients,
+            # The client page's address, less her id.
+            "rows": shown_rows(page, reverse("client", args=[0]).removesuffix("0/")),
+            "count": count,
+            "flagged": page.paginator.flagged,
+            "has_clients": bool(count) or found.scope.exists(),
             # Shares the pause form: a required text box would stop a pause from being sent.
             "bulk_message_form": BulkMessageForm(
                 enrolments=Enrolment.objects.none(), use_required_attribute=False
