@@ -167,12 +167,7 @@ class Entry:
 
     @property
     def flags(self) -> tuple[Flag, ...]:
-        shown = set(self.status.flags)
-        if self.health_hidden:
-            shown &= roles.NEUTRAL_FLAGS
-        if self.failing:
-            shown.add(Flag.FAILING)
-        return tuple(flag for flag in URGENCY if flag in shown)
+        return shown_flags(self.status.flags, self.failing, self.health_hidden)
 
     @property
     def flagged(self) -> bool:
@@ -185,6 +180,17 @@ class Entry:
     @property
     def last_pain(self) -> int | None:
         return None if self.health_hidden else self.status.last_pain
+
+
+def shown_flags(stored: Iterable[Flag], failing: bool, health_hidden: bool) -> tuple[Flag, ...]:
+    """Her flags as this viewer sees them, most urgent first: her stored ones (those about her
+    body only if her health data is shown), and whether her reminders are failing."""
+    shown = set(stored)
+    if health_hidden:
+        shown &= roles.NEUTRAL_FLAGS
+    if failing:
+        shown.add(Flag.FAILING)
+    return tuple(flag for flag in URGENCY if flag in shown)
 
 
 def listing(request, everyone: bool = False) -> Listing:
@@ -357,9 +363,45 @@ class CountedPaginator(Paginator):
         self.__dict__["count"] = count  # fills Paginator.count, a cached_property
 
 
+# What a page's row shows, loaded as plain values: model instances cost more than the query.
+PAGE_COLUMNS = (
+    "pk",
+    "coach_id",
+    "status",
+    "start_date",
+    "failing",
+    "unread",
+    "user__first_name",
+    "user__last_name",
+    "user__email",
+    "program__name",
+    "program__weeks",
+    "standing__pk",
+    *(
+        f"standing__{name}"
+        for name in (
+            "week",
+            "started",
+            "finished",
+            "progress_percent",
+            "recent_done",
+            "recent_expected",
+            "recent_percent",
+            "overall_done",
+            "overall_expected",
+            "overall_percent",
+            "last_activity",
+            "last_pain",
+            "pains",
+        )
+    ),
+    *(f"standing__{flag}" for flag in standing.STORED_FLAGS),
+)
+
+
 def page_of(found: Listing, asked, user) -> Page:
-    """The page of entries `asked` for (as Paginator.get_page reads it), each enrolment with
-    `unread`: her messages her coach has not read; its paginator has `flagged` too."""
+    """The page `asked` for (as Paginator.get_page reads it): each client's PAGE_COLUMNS, with
+    `unread`, her messages her coach has not read. Its paginator has `flagged` too."""
     totals = found.clients.aggregate(
         count=Count("pk"), flagged=Count("pk", filter=Q(shown_rank__gt=0))
     )
@@ -368,48 +410,61 @@ def page_of(found: Listing, asked, user) -> Page:
         # Her unread messages are counted for her coach alone: the thread is hers and her
         # coach's.
         unread = Case(When(coach_id=user.pk, then=unread), default=Value(0))
-    rows = found.clients.select_related("user", "program", "standing").annotate(unread=unread)
+    rows = found.clients.annotate(unread=unread).values(*PAGE_COLUMNS)
     paginator = CountedPaginator(rows, PER_PAGE, totals["count"])
     paginator.flagged = totals["flagged"]
     page = paginator.get_page(asked)
-    page.object_list = entries(user, page.object_list)
+    page.object_list = list(page.object_list)
+    missing = [row["pk"] for row in page.object_list if row["standing__pk"] is None]
+    if missing:  # enrolments written around the model layer: their rows are built now
+        standing.refresh(missing, timezone.now())
+        built = {row["pk"]: row for row in rows.filter(pk__in=missing)}
+        page.object_list = [built.get(row["pk"], row) for row in page.object_list]
     return page
 
 
-def shown_rows(page: Page, client_url: str) -> list[dict]:
+def shown_rows(page: Page, user, client_url: str) -> list[dict]:
     """What each row of the page shows, worked out in one pass here rather than by the
     template's tags and filters, which cost most of the page's time. Numbers are text
     already: the template would localize each."""
     shown = []
-    for entry in page:
-        e, s = entry.enrolment, entry.status
-        if s.started:
-            week = f"Week {s.week} of {e.program.weeks}"
+    for row in page:
+        health_hidden = not roles.sees_health_data_of(user, row["coach_id"])
+        stored = [flag for flag in standing.STORED_FLAGS if row[f"standing__{flag}"]]
+        flags = shown_flags(stored, row["failing"], health_hidden)
+        if row["standing__started"]:
+            week = f"Week {row['standing__week']} of {row['program__weeks']}"
         else:
-            week = f"Starts {dateformat.format(e.start_date, 'j M')}"
-        if s.finished:
+            week = f"Starts {dateformat.format(row['start_date'], 'j M')}"
+        if row["standing__finished"]:
             week += " · finished"
-        if e.status != Enrolment.Status.ACTIVE:
-            week += f" · {e.get_status_display().lower()}"
-        flags = entry.flags
+        if row["status"] != Enrolment.Status.ACTIVE:
+            week += f" · {Enrolment.Status(row['status']).label.lower()}"
+        pains = () if health_hidden else row["standing__pains"]
+        last_activity = row["standing__last_activity"]
+        full_name = f"{row['user__first_name']} {row['user__last_name']}".strip()
         shown.append(
             {
-                "pk": str(e.pk),
-                "url": f"{client_url}{e.pk}/",
-                "name": name_of(e.user),
-                "email": e.user.email,
-                "unread": e.unread,
-                "program": e.program.name,
+                "pk": str(row["pk"]),
+                "url": f"{client_url}{row['pk']}/",
+                "name": full_name or row["user__email"],  # as `name_of`
+                "email": row["user__email"],
+                "unread": row["unread"],
+                "program": row["program__name"],
                 "week": week,
-                "progress": str(s.progress_percent),
-                "recent": f"{s.recent_done}/{s.recent_expected} ({s.recent_percent}%)",
-                "overall": f"{s.overall_done}/{s.overall_expected} ({s.overall_percent}%)",
-                "last_activity": (
-                    dateformat.format(s.last_activity, "j M Y") if s.last_activity else ""
+                "progress": str(row["standing__progress_percent"]),
+                "recent": (
+                    f"{row['standing__recent_done']}/{row['standing__recent_expected']} "
+                    f"({row['standing__recent_percent']}%)"
                 ),
-                "health_hidden": entry.health_hidden,
-                "last_pain": str(entry.last_pain),
-                "chart": charts.pain_line(entry.pains) if entry.pains else None,
+                "overall": (
+                    f"{row['standing__overall_done']}/{row['standing__overall_expected']} "
+                    f"({row['standing__overall_percent']}%)"
+                ),
+                "last_activity": dateformat.format(last_activity, "j M Y") if last_activity else "",
+                "health_hidden": health_hidden,
+                "last_pain": str(row["standing__last_pain"]),
+                "chart": charts.pain_line(pains) if pains else None,
                 "flags": [(flag, FLAG_LABELS[flag]) for flag in flags],
                 "urgent": Flag.URGENT in flags,
             }
@@ -450,7 +505,7 @@ def _show(request, found: Listing, title: str, here: str, csv_url: str):
             "query": found.query,
             "page": page,
             # The client page's address, less her id.
-            "rows": shown_rows(page, reverse("client", args=[0]).removesuffix("0/")),
+            "rows": shown_rows(page, request.user, reverse("client", args=[0]).removesuffix("0/")),
             "count": count,
             "flagged": page.paginator.flagged,
             "has_clients": bool(count) or found.scope.exists(),
