@@ -537,6 +537,30 @@ def test_thirty_clients_make_two_pages(as_coach, enrol):
     assert names(second) == [f"Client{n}" for n in range(25, 30)]
 
 
+def test_a_page_out_of_range_shows_the_last_and_not_a_number_the_first(as_coach, enrol):
+    for n in range(30):
+        enrol(f"Client{n:02}", active=n % 10 != 0)  # three idle, so flagged
+    last = [f"Client{n}" for n in range(25, 30)]
+    for page, shown in (("3", last), ("99", last), ("0", last), ("-1", last), ("two", None)):
+        response = as_coach.get(DASHBOARD, {"sort": "name", "page": page})
+        assert response.status_code == 200
+        assert b"30 clients, 3 flagged." in response.content
+        if shown:
+            assert names(response) == shown
+            assert b"Page 2 of 2" in response.content
+        else:
+            assert len(names(response)) == 25
+            assert b"Page 1 of 2" in response.content
+
+
+def test_the_counts_are_of_every_match_not_of_the_page(as_coach, enrol):
+    for n in range(30):
+        enrol(f"Client{n:02}", active=n % 10 != 0)
+    second = as_coach.get(DASHBOARD, {"sort": "name", "page": "2", "flag": "any"})
+    assert b"3 clients, 3 flagged." in second.content  # one page of three: the last
+    assert names(second) == ["Client00", "Client10", "Client20"]
+
+
 def test_the_csv_link_carries_the_filters(as_coach, enrol):
     enrol("Hana")
     response = as_coach.get(DASHBOARD, {"q": "hana", "status": "all", "page": "1"})

@@ -38,6 +38,7 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 from django.http import QueryDict, StreamingHttpResponse
@@ -253,9 +254,7 @@ def annotated(enrolments: QuerySet, user) -> QuerySet:
         # A coach lists only her own clients, whose health data she sees.
         rank, pain = F("standing__rank"), F("standing__last_pain")
     return enrolments.annotate(
-        failing=Exists(
-            Notification.objects.filter(enrolment=OuterRef("pk"), status=Notification.Status.FAILED)
-        ),
+        failing=failing(),
         shown_rank=rank
         + Case(
             When(failing=True, then=Value(standing.weight(Flag.FAILING))),
@@ -271,6 +270,13 @@ def annotated(enrolments: QuerySet, user) -> QuerySet:
                 output_field=CharField(),
             )
         ),
+    )
+
+
+def failing() -> Exists:
+    """Whether her reminders are failing, of each enrolment."""
+    return Exists(
+        Notification.objects.filter(enrolment=OuterRef("pk"), status=Notification.Status.FAILED)
     )
 
 
@@ -400,27 +406,47 @@ PAGE_COLUMNS = (
 
 
 def page_of(found: Listing, asked, user) -> Page:
-    """The page `asked` for (as Paginator.get_page reads it): each client's PAGE_COLUMNS, with
-    `unread`, her messages her coach has not read. Its paginator has `flagged` too."""
-    totals = found.clients.aggregate(
-        count=Count("pk"), flagged=Count("pk", filter=Q(shown_rank__gt=0))
-    )
+    """The page `asked` for, read as Paginator.get_page reads it (the first if not a number,
+    the last if out of range): each client's PAGE_COLUMNS, with `unread`, her messages her
+    coach has not read. Its paginator has `flagged` too.
+
+    Two queries: the sorted one takes only ids, and counts the matches and the flagged ones
+    on the way (window counts), so that it carries a few narrow columns through the sort of
+    all her clients; the second loads the page's rows by id."""
+    window = found.clients.annotate(
+        matching=Window(Count("pk")),
+        matching_flagged=Window(Count("pk", filter=Q(shown_rank__gt=0))),
+    ).values_list("pk", "matching", "matching_flagged")
+    try:
+        number = int(asked or 1)
+    except (TypeError, ValueError):
+        number = 1
+    ids = list(window[(number - 1) * PER_PAGE : number * PER_PAGE]) if number >= 1 else []
+    if not ids and number != 1:
+        number = max(-(-found.clients.count() // PER_PAGE), 1)
+        ids = list(window[(number - 1) * PER_PAGE : number * PER_PAGE])
+    count, flagged = ids[0][1:] if ids else (0, 0)
+    ids = [pk for pk, _, _ in ids]
+    rows = page_rows(ids, user)
+    missing = [row["pk"] for row in rows if row["standing__pk"] is None]
+    if missing:  # enrolments written around the model layer: their rows are built now
+        standing.refresh(missing, timezone.now())
+        rows = page_rows(ids, user)
+    paginator = CountedPaginator(found.clients, PER_PAGE, count)
+    paginator.flagged = flagged
+    return Page(rows, number, paginator)
+
+
+def page_rows(ids: list[int], user) -> list[dict]:
+    """The PAGE_COLUMNS of the enrolments `ids`, in that order."""
     unread = conversation.unread_for_coach_of(OuterRef("pk"))
     if user.is_staff:
         # Her unread messages are counted for her coach alone: the thread is hers and her
         # coach's.
         unread = Case(When(coach_id=user.pk, then=unread), default=Value(0))
-    rows = found.clients.annotate(unread=unread).values(*PAGE_COLUMNS)
-    paginator = CountedPaginator(rows, PER_PAGE, totals["count"])
-    paginator.flagged = totals["flagged"]
-    page = paginator.get_page(asked)
-    page.object_list = list(page.object_list)
-    missing = [row["pk"] for row in page.object_list if row["standing__pk"] is None]
-    if missing:  # enrolments written around the model layer: their rows are built now
-        standing.refresh(missing, timezone.now())
-        built = {row["pk"]: row for row in rows.filter(pk__in=missing)}
-        page.object_list = [built.get(row["pk"], row) for row in page.object_list]
-    return page
+    rows = Enrolment.objects.filter(pk__in=ids).annotate(failing=failing(), unread=unread)
+    by_id = {row["pk"]: row for row in rows.values(*PAGE_COLUMNS)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def shown_rows(page: Page, user, client_url: str) -> list[dict]:
