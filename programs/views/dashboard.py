@@ -454,6 +454,13 @@ def shown_rows(page: Page, user, client_url: str) -> list[dict]:
     template's tags and filters, which cost most of the page's time. Numbers are text
     already: the template would localize each."""
     shown = []
+    dates: dict[tuple, str] = {}  # her clients share a few dates, each slow to format
+
+    def day(value, format: str) -> str:
+        if (value, format) not in dates:
+            dates[value, format] = dateformat.format(value, format)
+        return dates[value, format]
+
     for row in page:
         health_hidden = not roles.sees_health_data_of(user, row["coach_id"])
         stored = [flag for flag in standing.STORED_FLAGS if row[f"standing__{flag}"]]
@@ -461,7 +468,7 @@ def shown_rows(page: Page, user, client_url: str) -> list[dict]:
         if row["standing__started"]:
             week = f"Week {row['standing__week']} of {row['program__weeks']}"
         else:
-            week = f"Starts {dateformat.format(row['start_date'], 'j M')}"
+            week = f"Starts {day(row['start_date'], 'j M')}"
         if row["standing__finished"]:
             week += " · finished"
         if row["status"] != Enrolment.Status.ACTIVE:
@@ -487,7 +494,7 @@ def shown_rows(page: Page, user, client_url: str) -> list[dict]:
                     f"{row['standing__overall_done']}/{row['standing__overall_expected']} "
                     f"({row['standing__overall_percent']}%)"
                 ),
-                "last_activity": dateformat.format(last_activity, "j M Y") if last_activity else "",
+                "last_activity": day(last_activity, "j M Y") if last_activity else "",
                 "health_hidden": health_hidden,
                 "last_pain": str(row["standing__last_pain"]),
                 "chart": charts.pain_line(pains) if pains else None,
