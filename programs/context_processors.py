@@ -11,7 +11,9 @@ from programs.models import Enrolment
 
 def site(request):
     """Names and numbers every page may show."""
-    header = functools.cache(lambda: header_links(request.user))
+    # A coach page has asked whether she is a coach already (`coach_required`).
+    coach = getattr(request, "coaches", None)
+    header = functools.cache(lambda: header_links(request.user, coach))
     return {
         "site_name": settings.SITE_NAME,
         "emergency_number": settings.EMERGENCY_NUMBER,
@@ -24,12 +26,17 @@ def site(request):
     }
 
 
-def header_links(user) -> dict:
+def header_links(user, coach: bool | None = None) -> dict:
     """Which links the header offers: a coach's (staff count as coaches here), and a
     mother's Today unless she is a coach who is not enrolled herself, with how many of her
-    coach's messages she has not read. One query at most."""
+    coach's messages she has not read. One query at most; `coach` True, when the view knows
+    she is one: one simpler query, and a second only if she is enrolled herself."""
     if not user.is_authenticated:
         return {"coach": False, "today": False, "unread": 0}
+    if coach:
+        enrolled = Enrolment.objects.filter(user=user, status__in=Enrolment.CURRENT).exists()
+        messages = conversation.unread_for_her(user.pk).count() if enrolled else 0
+        return {"coach": True, "today": enrolled, "unread": messages}
     mine = Enrolment.objects.filter(user=OuterRef("pk"), status__in=Enrolment.CURRENT)
     coach_group = user.groups.through.objects.filter(
         user=OuterRef("pk"), group__name=roles.COACH_GROUP

@@ -150,6 +150,22 @@ def unread_for_coach(enrolment_ids) -> dict[int, int]:
     )
 
 
+def unread_for_coach_of(enrolment_ref) -> Coalesce:
+    """`unread_for_coach` of one enrolment (an OuterRef to it), as an expression for the
+    query that lists her."""
+    return Coalesce(
+        Subquery(
+            unread_by(Side.COACH)
+            .filter(enrolment=enrolment_ref)
+            .order_by()
+            .values("enrolment")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
+
+
 def unread_for_her(user_ref) -> QuerySet[Message]:
     """Her coaches' messages she has not read, in her current programs; `user_ref` is a user
     id or an OuterRef to one."""

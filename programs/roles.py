@@ -59,9 +59,14 @@ def create_groups(sender=None, **kwargs) -> None:
 
 def sees_health_data(user, enrolment) -> bool:
     """Her own coach does; other staff only with the permission."""
+    return sees_health_data_of(user, enrolment.coach_id)
+
+
+def sees_health_data_of(user, coach_id: int | None) -> bool:
+    """`sees_health_data` of an enrolment whose coach is `coach_id`."""
     if not user.is_authenticated:
         return False
-    if enrolment.coach_id is not None and enrolment.coach_id == user.pk:
+    if coach_id is not None and coach_id == user.pk:
         return True
     return user.has_perm(HEALTH_PERMISSION)
 

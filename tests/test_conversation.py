@@ -784,3 +784,40 @@ def test_clinical_staff_see_why_a_client_without_a_coach_has_no_messages(make_en
     assert "She has no coach on this program, so no messages can be sent here." in (
         content.content.decode()
     )
+
+
+def test_a_coach_enrolled_herself_sees_her_today_and_its_new_messages_on_coach_pages(
+    make_enrolment, coach, django_assert_max_num_queries
+):
+    from programs.context_processors import header_links
+
+    other = make("another coach")
+    hers = make_enrolment(user=coach, coach=other)
+    write(hers, "coach")  # from her own coach
+    page = browser(coach).get(reverse("dashboard")).content.decode()
+    assert f'<a href="{reverse("today_redirect")}">Today <span class="badge">1' in page
+    with django_assert_max_num_queries(2):
+        assert header_links(coach, True) == {"coach": True, "today": True, "unread": 1}
+
+
+def test_a_coach_not_enrolled_has_no_today_and_the_header_asks_once(
+    coach, django_assert_num_queries
+):
+    from programs.context_processors import header_links
+
+    page = browser(coach).get(reverse("dashboard")).content.decode()
+    assert reverse("today_redirect") not in page
+    assert f'<a href="{reverse("dashboard")}">Clients</a>' in page
+    with django_assert_num_queries(1):
+        assert header_links(coach, True) == {"coach": True, "today": False, "unread": 0}
+
+
+def test_staff_see_new_messages_only_on_their_own_clients_rows(make_enrolment, coach):
+    clinician = make("clinical staff")
+    theirs = make_enrolment(user=person("theirs@example.com"), coach=clinician)
+    someone_elses = make_enrolment(user=person("else@example.com"), coach=coach)
+    for enrolment in (theirs, someone_elses):
+        write(enrolment, "client")
+    page = browser(clinician).get(reverse("dashboard"), {"coach": "all"}).content.decode()
+    assert f'href="/coach/clients/{theirs.pk}/#messages">1 new message</a>' in page
+    assert f'href="/coach/clients/{someone_elses.pk}/#messages"' not in page

@@ -99,7 +99,7 @@ def enrol(make_enrolment, coach):
 
 def names(response) -> list[str]:
     """First names of the rows on the page, in order."""
-    return [row.enrolment.user.first_name for row in response.context["page"]]
+    return [row["user__first_name"] for row in response.context["page"]]
 
 
 def row_html(response, enrolment) -> str:
@@ -537,6 +537,30 @@ def test_thirty_clients_make_two_pages(as_coach, enrol):
     assert names(second) == [f"Client{n}" for n in range(25, 30)]
 
 
+def test_a_page_out_of_range_shows_the_last_and_not_a_number_the_first(as_coach, enrol):
+    for n in range(30):
+        enrol(f"Client{n:02}", active=n % 10 != 0)  # three idle, so flagged
+    last = [f"Client{n}" for n in range(25, 30)]
+    for page, shown in (("3", last), ("99", last), ("0", last), ("-1", last), ("two", None)):
+        response = as_coach.get(DASHBOARD, {"sort": "name", "page": page})
+        assert response.status_code == 200
+        assert b"30 clients, 3 flagged." in response.content
+        if shown:
+            assert names(response) == shown
+            assert b"Page 2 of 2" in response.content
+        else:
+            assert len(names(response)) == 25
+            assert b"Page 1 of 2" in response.content
+
+
+def test_the_counts_are_of_every_match_not_of_the_page(as_coach, enrol):
+    for n in range(30):
+        enrol(f"Client{n:02}", active=n % 10 != 0)
+    second = as_coach.get(DASHBOARD, {"sort": "name", "page": "2", "flag": "any"})
+    assert b"3 clients, 3 flagged." in second.content  # one page of three: the last
+    assert names(second) == ["Client00", "Client10", "Client20"]
+
+
 def test_the_csv_link_carries_the_filters(as_coach, enrol):
     enrol("Hana")
     response = as_coach.get(DASHBOARD, {"q": "hana", "status": "all", "page": "1"})
@@ -545,7 +569,7 @@ def test_the_csv_link_carries_the_filters(as_coach, enrol):
 
 # Queries
 
-QUERIES_PER_PAGE = 10
+QUERIES_PER_PAGE = 7
 
 
 def test_the_number_of_queries_does_not_grow_with_clients(as_coach, coach, enrol, program):
@@ -595,8 +619,8 @@ def test_the_number_of_queries_does_not_grow_with_clients(as_coach, coach, enrol
 
     print(f"queries: 5 clients {len(five)}, 200 clients {len(two_hundred)}")
     assert len(five) == len(two_hundred) == len(page_8)
-    # Session, user, her coach group, the form's programs, the count, the page, the unread
-    # messages, and the transaction around the session save.
+    # Session, user, her coach group, the count, the page (with its unread messages), the
+    # form's programs, and whether she is enrolled herself (the header's Today).
     assert len(two_hundred) <= QUERIES_PER_PAGE
 
 
@@ -692,3 +716,38 @@ def test_her_coach_is_told_her_enrolment_needs_fixing_not_shown_an_error(as_coac
     assert response.redirect_chain == [("/coach/", 302)]
     assert "needs fixing by staff" in response.content.decode()
     assert "Europe/Londn" in response.content.decode()
+
+
+# The filter form
+
+
+def test_the_filter_form_keeps_what_was_chosen(as_coach, enrol, program):
+    enrol("Hana")
+    query = {"q": "ha<na", "status": "all", "flag": "idle", "program": program.slug}
+    html = as_coach.get(DASHBOARD, {**query, "week": "0", "sort": "-pain"}).content.decode()
+    assert '<input type="search" name="q" value="ha&lt;na" maxlength="100" id="id_q">' in html
+    assert '<input type="number" name="week" value="0" min="0" max="52" id="id_week">' in html
+    assert '<label for="id_status">Status</label><select name="status" id="id_status">' in html
+    for value in ("all", "idle", program.slug, "-pain"):
+        assert f'<option value="{value}" selected>' in html
+    assert html.count(" selected>") == 4
+    assert f'<option value="{program.slug}" selected>{program.name}</option>' in html
+    assert '<option value="">All programs</option>' in html
+    assert 'id="id_coach"' not in html  # staff only
+
+
+def test_the_filter_form_selects_nothing_it_was_not_asked_for(as_coach, enrol):
+    enrol("Hana")
+    html = as_coach.get(DASHBOARD).content.decode()
+    assert '<input type="search" name="q" maxlength="100" id="id_q">' in html
+    assert '<input type="number" name="week" min="0" max="52" id="id_week">' in html
+    assert '<option value="" selected>Flagged or not</option>' in html
+    assert '<option value="" selected>All programs</option>' in html
+    assert html.count(" selected>") == 2
+
+
+def test_staff_choose_the_coach_by_name(staff, enrol, other_coach):
+    enrol("Hana", coach=other_coach)
+    html = logged_in(staff).get(DASHBOARD, {"coach": other_coach.pk}).content.decode()
+    assert '<label for="id_coach">Coach</label><select name="coach" id="id_coach">' in html
+    assert f'<option value="{other_coach.pk}" selected>Olga Other</option>' in html

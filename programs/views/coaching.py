@@ -46,6 +46,7 @@ def coach_required(view):
     def wrapper(request, *args, **kwargs):
         if not roles.coaches(request.user):
             raise PermissionDenied("This page is for coaches.")
+        request.coaches = True  # for the header, which need not ask again
         return view(request, *args, **kwargs)
 
     return wrapper

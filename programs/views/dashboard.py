@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     CharField,
@@ -38,12 +38,13 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 from django.http import QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from programs import charts, clients, conversation, roles, standing
 from programs.coaching import FLAG_LABELS, Flag
@@ -167,12 +168,7 @@ class Entry:
 
     @property
     def flags(self) -> tuple[Flag, ...]:
-        shown = set(self.status.flags)
-        if self.health_hidden:
-            shown &= roles.NEUTRAL_FLAGS
-        if self.failing:
-            shown.add(Flag.FAILING)
-        return tuple(flag for flag in URGENCY if flag in shown)
+        return shown_flags(self.status.flags, self.failing, self.health_hidden)
 
     @property
     def flagged(self) -> bool:
@@ -185,6 +181,17 @@ class Entry:
     @property
     def last_pain(self) -> int | None:
         return None if self.health_hidden else self.status.last_pain
+
+
+def shown_flags(stored: Iterable[Flag], failing: bool, health_hidden: bool) -> tuple[Flag, ...]:
+    """Her flags as this viewer sees them, most urgent first: her stored ones (those about her
+    body only if her health data is shown), and whether her reminders are failing."""
+    shown = set(stored)
+    if health_hidden:
+        shown &= roles.NEUTRAL_FLAGS
+    if failing:
+        shown.add(Flag.FAILING)
+    return tuple(flag for flag in URGENCY if flag in shown)
 
 
 def listing(request, everyone: bool = False) -> Listing:
@@ -235,22 +242,26 @@ def annotated(enrolments: QuerySet, user) -> QuerySet:
     """Each enrolment with what sorting and filtering read, as this viewer may see it:
     `failing`, `shown_rank` (her flags as bits, health flags only if shown), `shown_pain`
     and `sort_name`."""
-    shown = roles.health_data_condition(user)
-    return enrolments.annotate(
-        failing=Exists(
-            Notification.objects.filter(enrolment=OuterRef("pk"), status=Notification.Status.FAILED)
-        ),
-        shown_rank=Case(
+    if user.is_staff:
+        shown = roles.health_data_condition(user)
+        rank = Case(
             When(shown, then=F("standing__rank")),
             default=F("standing__neutral_rank"),
             output_field=IntegerField(),
         )
+        pain = Case(When(shown, then=F("standing__last_pain")), default=None)
+    else:
+        # A coach lists only her own clients, whose health data she sees.
+        rank, pain = F("standing__rank"), F("standing__last_pain")
+    return enrolments.annotate(
+        failing=failing(),
+        shown_rank=rank
         + Case(
             When(failing=True, then=Value(standing.weight(Flag.FAILING))),
             default=Value(0),
             output_field=IntegerField(),
         ),
-        shown_pain=Case(When(shown, then=F("standing__last_pain")), default=None),
+        shown_pain=pain,
         # As `name_of` reads: her full name, else her email.
         sort_name=Lower(
             Coalesce(
@@ -262,18 +273,25 @@ def annotated(enrolments: QuerySet, user) -> QuerySet:
     )
 
 
+def failing() -> Exists:
+    """Whether her reminders are failing, of each enrolment."""
+    return Exists(
+        Notification.objects.filter(enrolment=OuterRef("pk"), status=Notification.Status.FAILED)
+    )
+
+
 def flag_condition(flag: str, user) -> Q:
     """The `flag` filter on an `annotated` queryset."""
+    # As in `annotated`: a coach who is not staff lists only clients whose health data she sees.
+    shown = roles.health_data_condition(user) if user.is_staff else Q()
     if flag == "any":
         return Q(shown_rank__gt=0)
     if flag == HELD:
-        return roles.health_data_condition(user) & (
-            Q(standing__urgent=True) | Q(standing__hold=True)
-        )
+        return shown & (Q(standing__urgent=True) | Q(standing__hold=True))
     if flag == Flag.FAILING:
         return Q(failing=True)
     stored = Q(**{f"standing__{flag}": True})
-    return stored if flag in roles.NEUTRAL_FLAGS else stored & roles.health_data_condition(user)
+    return stored if flag in roles.NEUTRAL_FLAGS else shown & stored
 
 
 def ordering(order: str) -> list:
@@ -351,21 +369,164 @@ class CountedPaginator(Paginator):
         self.__dict__["count"] = count  # fills Paginator.count, a cached_property
 
 
+# What a page's row shows, loaded as plain values: model instances cost more than the query.
+PAGE_COLUMNS = (
+    "pk",
+    "coach_id",
+    "status",
+    "start_date",
+    "failing",
+    "unread",
+    "user__first_name",
+    "user__last_name",
+    "user__email",
+    "program__name",
+    "program__weeks",
+    "standing__pk",
+    *(
+        f"standing__{name}"
+        for name in (
+            "week",
+            "started",
+            "finished",
+            "progress_percent",
+            "recent_done",
+            "recent_expected",
+            "recent_percent",
+            "overall_done",
+            "overall_expected",
+            "overall_percent",
+            "last_activity",
+            "last_pain",
+            "pains",
+        )
+    ),
+    *(f"standing__{flag}" for flag in standing.STORED_FLAGS),
+)
+
+
+def page_of(found: Listing, asked, user) -> Page:
+    """The page `asked` for, read as Paginator.get_page reads it (the first if not a number,
+    the last if out of range): each client's PAGE_COLUMNS, with `unread`, her messages her
+    coach has not read. Its paginator has `flagged` too.
+
+    Two queries: the sorted one takes only ids, and counts the matches and the flagged ones
+    on the way (window counts), so that it carries a few narrow columns through the sort of
+    all her clients; the second loads the page's rows by id."""
+    window = found.clients.annotate(
+        matching=Window(Count("pk")),
+        matching_flagged=Window(Count("pk", filter=Q(shown_rank__gt=0))),
+    ).values_list("pk", "matching", "matching_flagged")
+    try:
+        number = int(asked or 1)
+    except (TypeError, ValueError):
+        number = 1
+    ids = list(window[(number - 1) * PER_PAGE : number * PER_PAGE]) if number >= 1 else []
+    if not ids and number != 1:
+        number = max(-(-found.clients.count() // PER_PAGE), 1)
+        ids = list(window[(number - 1) * PER_PAGE : number * PER_PAGE])
+    count, flagged = ids[0][1:] if ids else (0, 0)
+    ids = [pk for pk, _, _ in ids]
+    rows = page_rows(ids, user)
+    missing = [row["pk"] for row in rows if row["standing__pk"] is None]
+    if missing:  # enrolments written around the model layer: their rows are built now
+        standing.refresh(missing, timezone.now())
+        rows = page_rows(ids, user)
+    paginator = CountedPaginator(found.clients, PER_PAGE, count)
+    paginator.flagged = flagged
+    return Page(rows, number, paginator)
+
+
+def page_rows(ids: list[int], user) -> list[dict]:
+    """The PAGE_COLUMNS of the enrolments `ids`, in that order."""
+    unread = conversation.unread_for_coach_of(OuterRef("pk"))
+    if user.is_staff:
+        # Her unread messages are counted for her coach alone: the thread is hers and her
+        # coach's.
+        unread = Case(When(coach_id=user.pk, then=unread), default=Value(0))
+    rows = Enrolment.objects.filter(pk__in=ids).annotate(failing=failing(), unread=unread)
+    by_id = {row["pk"]: row for row in rows.values(*PAGE_COLUMNS)}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def shown_rows(page: Page, user, client_url: str) -> list[dict]:
+    """What each row of the page shows, worked out in one pass here rather than by the
+    template's tags and filters, which cost most of the page's time. Numbers are text
+    already: the template would localize each."""
+    shown = []
+    dates: dict[tuple, str] = {}  # her clients share a few dates, each slow to format
+
+    def day(value, format: str) -> str:
+        if (value, format) not in dates:
+            dates[value, format] = dateformat.format(value, format)
+        return dates[value, format]
+
+    for row in page:
+        health_hidden = not roles.sees_health_data_of(user, row["coach_id"])
+        stored = [flag for flag in standing.STORED_FLAGS if row[f"standing__{flag}"]]
+        flags = shown_flags(stored, row["failing"], health_hidden)
+        if row["standing__started"]:
+            week = f"Week {row['standing__week']} of {row['program__weeks']}"
+        else:
+            week = f"Starts {day(row['start_date'], 'j M')}"
+        if row["standing__finished"]:
+            week += " · finished"
+        if row["status"] != Enrolment.Status.ACTIVE:
+            week += f" · {Enrolment.Status(row['status']).label.lower()}"
+        pains = () if health_hidden else row["standing__pains"]
+        last_activity = row["standing__last_activity"]
+        full_name = f"{row['user__first_name']} {row['user__last_name']}".strip()
+        shown.append(
+            {
+                "pk": str(row["pk"]),
+                "url": f"{client_url}{row['pk']}/",
+                "name": full_name or row["user__email"],  # as `name_of`
+                "email": row["user__email"],
+                "unread": row["unread"],
+                "program": row["program__name"],
+                "week": week,
+                "progress": str(row["standing__progress_percent"]),
+                "recent": (
+                    f"{row['standing__recent_done']}/{row['standing__recent_expected']} "
+                    f"({row['standing__recent_percent']}%)"
+                ),
+                "overall": (
+                    f"{row['standing__overall_done']}/{row['standing__overall_expected']} "
+                    f"({row['standing__overall_percent']}%)"
+                ),
+                "last_activity": day(last_activity, "j M Y") if last_activity else "",
+                "health_hidden": health_hidden,
+                "last_pain": str(row["standing__last_pain"]),
+                "chart": charts.pain_line(pains) if pains else None,
+                "flags": [(flag, FLAG_LABELS[flag]) for flag in flags],
+                "urgent": Flag.URGENT in flags,
+            }
+        )
+    return shown
+
+
+def filter_fields(form: ClientFilter) -> dict[str, dict]:
+    """The filter form's fields as the template draws them, by name: label and value, and
+    for a choice its options as (value, label, selected). Plain markup in the template costs
+    a fraction of the widgets' templates."""
+    fields = {}
+    for name, field in form.fields.items():
+        value = form.data.get(name) or ""
+        fields[name] = {"label": field.label, "value": value}
+        if name == "program":
+            choices = [("", field.empty_label), *Program.objects.values_list("slug", "name")]
+        else:
+            choices = getattr(field, "choices", None)
+        if choices is not None:
+            fields[name]["options"] = [(str(v), label, str(v) == value) for v, label in choices]
+    return fields
+
+
 def _show(request, found: Listing, title: str, here: str, csv_url: str):
     for sentence in found.ignored:
         messages.warning(request, sentence)
-    totals = found.clients.aggregate(
-        count=Count("pk"), flagged=Count("pk", filter=Q(shown_rank__gt=0))
-    )
-    page = CountedPaginator(
-        found.clients.select_related("user", "program", "standing"), PER_PAGE, totals["count"]
-    ).get_page(request.GET.get("page"))
-    page.object_list = entries(request.user, page.object_list)
-    has_clients = bool(totals["count"]) or found.scope.exists()
-    # Her unread messages are counted for her coach alone: the thread is hers and her coach's.
-    unread = conversation.unread_for_coach(
-        entry.enrolment.pk for entry in page if entry.enrolment.coach_id == request.user.pk
-    )
+    page = page_of(found, request.GET.get("page"), request.user)
+    count = page.paginator.count
     return render(
         request,
         "coach/dashboard.html",
@@ -373,21 +534,14 @@ def _show(request, found: Listing, title: str, here: str, csv_url: str):
             "title": title,
             "here": here,
             "csv_url": csv_url,
-            "form": found.form,
+            "filters": filter_fields(found.form),
             "query": found.query,
             "page": page,
-            "entries": [
-                (
-                    entry,
-                    charts.pain_line(entry.pains),
-                    [(f, FLAG_LABELS[f]) for f in entry.flags],
-                    unread.get(entry.enrolment.pk, 0),
-                )
-                for entry in page
-            ],
-            "count": totals["count"],
-            "flagged": totals["flagged"],
-            "has_clients": has_clients,
+            # The client page's address, less her id.
+            "rows": shown_rows(page, request.user, reverse("client", args=[0]).removesuffix("0/")),
+            "count": count,
+            "flagged": page.paginator.flagged,
+            "has_clients": bool(count) or found.scope.exists(),
             # Shares the pause form: a required text box would stop a pause from being sent.
             "bulk_message_form": BulkMessageForm(
                 enrolments=Enrolment.objects.none(), use_required_attribute=False
