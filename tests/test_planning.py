@@ -184,7 +184,7 @@ def test_an_admin_edit_of_her_reminder_time_re_plans(
         weeks_postpartum=8,
         status="active",
     )
-    for prefix in ("pauses", "holds", "overrides"):
+    for prefix in ("pauses", "tailorings", "moves"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, data)

@@ -319,10 +319,11 @@ def enrolment_admin_data(enrolment, **overrides) -> dict[str, str]:
         "email_nudge": "on",
         "email_stage": "on",
         "email_checkin": "on",
-        "pauses-TOTAL_FORMS": "0",
-        "pauses-INITIAL_FORMS": "0",
-        "pauses-MIN_NUM_FORMS": "0",
-        "pauses-MAX_NUM_FORMS": "1000",
+        **{
+            f"{prefix}-{name}": "0"
+            for prefix in ("pauses", "tailorings", "moves")
+            for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS")
+        },
         "_save": "Save",
     }
     data.update(overrides)
