@@ -25,6 +25,16 @@ def make_exercise(slug: str) -> Exercise:
     )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_passwords():
+    """A fast password hash for the test users: the real one is slow on purpose, and the suite
+    makes thousands of them. Servers the tests start in other processes keep the real one."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture
 def program(db) -> Program:
     """Six weeks, three stages: breathing (open before clearance), deep core, glutes."""
