@@ -39,6 +39,8 @@ DOSE_FIELDS = ("sets", "reps", "hold_seconds", "days_per_week", "note")
 
 @dataclass(frozen=True)
 class Dose:
+    """An exercise and how much of it: what her coach gives her in place of a prescription."""
+
     exercise: Exercise
     sets: int
     reps: int | None
