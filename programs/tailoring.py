@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 
 from programs import facts, schedule, zones
 from programs.models import (
@@ -204,6 +205,13 @@ def move_program(enrolment: Enrolment, program: Program, actor, now: datetime) -
     )
     if clash.exists():
         raise ValidationError("She is already enrolled in that program separately.")
+    day = enrolment.snapshot(now).program_day
+    if day >= 7 * program.weeks:
+        raise ValidationError(
+            f"{program.name} has {program.weeks} week{pluralize(program.weeks)} and she is on day "
+            f"{day + 1}: it would end at once. Move her start date first, or choose a longer "
+            "program."
+        )
     move = ProgramMove.objects.create(
         enrolment=enrolment,
         from_program_id=enrolment.program_id,

@@ -341,6 +341,18 @@ def test_a_program_she_already_follows_separately_is_refused(
     assert not ProgramMove.objects.exists()
 
 
+def test_a_program_shorter_than_where_she_is_is_refused(as_coach, enrolment, other_program):
+    Program.objects.filter(pk=other_program.pk).update(weeks=1)
+    response = as_coach.post(
+        reverse("tailor_move", args=[enrolment.pk]), {"program": other_program.pk}
+    )
+    assert response.status_code == 400
+    assert "Twins program has 1 week and she is on day 9: it would end at once." in (
+        response.content.decode()
+    )
+    assert not ProgramMove.objects.exists()
+
+
 def test_an_unpublished_program_is_not_offered(as_coach, enrolment, other_program):
     Program.objects.filter(pk=other_program.pk).update(is_published=False)
     response = as_coach.post(
