@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # The SQLite pass ignores DATABASE_URL, so that it stays SQLite on a machine that sets one.
 # The tests that start real processes (marked slow) run in the PostgreSQL pass, where the fault
 # tests that need PostgreSQL run too; the benchmark's smoke run and the browser tests go in the
-# SQLite pass. Side by side they keep `make test` near 12 minutes on 2 cores.
+# SQLite pass. Side by side they keep `make test` near 8 minutes on 2 cores.
 PYTEST_SQLITE = env -u DATABASE_URL $(BIN)/pytest -m "not slow or bench" $(PYTEST_ARGS)
 PYTEST_POSTGRES = $(BIN)/python -m tests.postgres -m "not bench and not browser" $(PYTEST_ARGS)
 CHECK_PYTHON := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
