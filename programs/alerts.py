@@ -123,9 +123,7 @@ def acknowledge(enrolment: Enrolment, by, now: datetime) -> tuple[Hold, bool]:
             return hold, False
         hold.acknowledged_at, hold.acknowledged_by = now, by
         hold.save(update_fields=["acknowledged_at", "acknowledged_by"])
-        CoachAction.objects.create(
-            enrolment=enrolment, actor=by, kind=CoachAction.Kind.ACKNOWLEDGED, at=now
-        )
+        CoachAction.record(enrolment, by, CoachAction.Kind.ACKNOWLEDGED, now)
     return hold, True
 
 

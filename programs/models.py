@@ -998,6 +998,11 @@ class CoachAction(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M} UTC"
 
+    @classmethod
+    def record(cls, enrolment, actor, kind: str, at: datetime, detail: str = "") -> CoachAction:
+        """What `actor` did for her, for her timeline."""
+        return cls.objects.create(enrolment=enrolment, actor=actor, kind=kind, detail=detail, at=at)
+
 
 class Message(models.Model):
     """One message in the thread between her and her coach: one thread per enrolment

@@ -89,10 +89,6 @@ def _current(enrolment: Enrolment, stage: Stage, now: datetime) -> list[int]:
     return [p.key for p in schedule.prescribed(her_facts, spec, now)]
 
 
-def _record(enrolment, actor, kind, now, detail) -> None:
-    CoachAction.objects.create(enrolment=enrolment, actor=actor, kind=kind, detail=detail, at=now)
-
-
 def _new_prescription(enrolment, stage, position, dose: Dose) -> Prescription:
     prescription = Prescription(
         stage=stage,
@@ -116,7 +112,7 @@ def _tailor(enrolment, stage, kind, replaces, prescription, actor, now) -> Tailo
         made_at=now,
         made_by=actor,
     )
-    _record(enrolment, actor, CoachAction.Kind.TAILORED, now, tailoring.summary)
+    CoachAction.record(enrolment, actor, CoachAction.Kind.TAILORED, now, tailoring.summary)
     return tailoring
 
 
@@ -188,7 +184,7 @@ def move_start(enrolment: Enrolment, start: date, actor, now: datetime) -> None:
     enrolment.start_date = start
     enrolment.save(update_fields=["start_date"])
     detail = f"From {before:%-d %B %Y} to {start:%-d %B %Y}"
-    _record(enrolment, actor, CoachAction.Kind.MOVED_START, now, detail)
+    CoachAction.record(enrolment, actor, CoachAction.Kind.MOVED_START, now, detail)
 
 
 @transaction.atomic
@@ -222,7 +218,7 @@ def move_program(enrolment: Enrolment, program: Program, actor, now: datetime) -
     before = enrolment.program
     enrolment.program = program
     enrolment.save(update_fields=["program"])
-    _record(
+    CoachAction.record(
         enrolment,
         actor,
         CoachAction.Kind.MOVED_PROGRAM,

@@ -100,13 +100,7 @@ def remove_coach(request, pk):
             ).update(status=Notification.Status.CANCELLED)
             enrolment.coach = None
             enrolment.save(update_fields=["coach"])
-            CoachAction.objects.create(
-                enrolment=enrolment,
-                actor=request.user,
-                kind=CoachAction.Kind.REMOVED_COACH,
-                detail=name,
-                at=now,
-            )
+            CoachAction.record(enrolment, request.user, CoachAction.Kind.REMOVED_COACH, now, name)
         messages.success(
             request, f"{name} is no longer your coach and can no longer see your program."
         )

@@ -244,12 +244,6 @@ def _timeline(enrolment, logs, checkin_list, notifications, actions) -> list[dic
     return entries
 
 
-def _record(enrolment: Enrolment, actor, kind: str, now: datetime, detail: str = "") -> CoachAction:
-    return CoachAction.objects.create(
-        enrolment=enrolment, actor=actor, kind=kind, detail=detail, at=now
-    )
-
-
 @coach_required
 @require_POST
 def pause(request, pk):
@@ -266,7 +260,7 @@ def change_status(enrolment: Enrolment, actor, change, kind: str, now: datetime)
     """Pause or resume her program (`change`), recorded as the coach's action, or neither."""
     with transaction.atomic():
         change(enrolment, now)
-        _record(enrolment, actor, kind, now)
+        CoachAction.record(enrolment, actor, kind, now)
 
 
 def _status_change(request, pk, change, kind, success):
@@ -349,7 +343,7 @@ def stage_override(request, pk):
             kind = (
                 CoachAction.Kind.OPENED_STAGE if action == "open" else CoachAction.Kind.HELD_STAGE
             )
-        _record(enrolment, request.user, kind, now, detail=stage.title)
+        CoachAction.record(enrolment, request.user, kind, now, detail=stage.title)
     messages.success(request, f"{CoachAction.Kind(kind).label}: {stage.title}.")
     return redirect("client", pk=enrolment.pk)
 
@@ -360,7 +354,7 @@ def note(request, pk):
     enrolment = client_enrolment(request, pk)
     form = CoachNoteForm(request.POST)
     if form.is_valid():
-        _record(
+        CoachAction.record(
             enrolment,
             request.user,
             CoachAction.Kind.NOTE,
