@@ -528,12 +528,17 @@ class GuidedSession(models.Model):
             GuidedExercise(session=session, prescription=p, done=done, felt=felt)
             for p, done, felt in results
         )
-        for p, done, _ in results:
-            if done:
-                SessionLog.objects.get_or_create(
-                    enrolment=enrolment, prescription=p, local_date=day
-                )
-        # bulk_create sends no signal, and an exercise found too hard flags her.
+        # One insert for all she did; one logged earlier today (on Today) stays as it is.
+        logs = [
+            SessionLog(enrolment=enrolment, prescription=p, local_date=day)
+            for p, done, _ in results
+            if done
+        ]
+        SessionLog.objects.bulk_create(logs, ignore_conflicts=True)
+        # bulk_create sends no signal: what logged sessions change (her nudges, her flags, an
+        # exercise found too hard) is done once for the whole session.
+        if logs:
+            mark_for_planning([enrolment.pk])
         refresh_standing([enrolment.pk])
         return session
 

@@ -3,6 +3,8 @@
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -233,3 +235,33 @@ def test_her_export_holds_her_guided_sessions(member, enrolment):
     assert guided["date"] == "2026-03-09" and guided["pain_after"] == 3
     assert {"exercise": "Breathing 1", "done": True, "felt": "Easy"} in guided["exercises"]
     assert {"exercise": "Deep Core 2", "done": False, "felt": None} in guided["exercises"]
+
+
+def test_an_exercise_logged_earlier_today_is_kept_and_the_rest_logged(member, enrolment):
+    first = prescription("breathing", 1)
+    earlier = SessionLog.objects.create(
+        enrolment=enrolment, prescription=first, local_date=date(2026, 3, 9)
+    )
+    response = member.post(session_url(enrolment), answers(), follow=True)
+    assert "Session saved: 4 of 4 exercises done today." in response.content.decode()
+    assert SessionLog.objects.get(prescription=first).pk == earlier.pk
+    assert SessionLog.objects.count() == 4
+
+
+def test_saving_marks_her_for_planning_when_she_did_something(member, enrolment):
+    # Whether she trained today decides tonight's nudge.
+    Enrolment.objects.filter(pk=enrolment.pk).update(planned_until=timezone.now())
+    member.post(session_url(enrolment), answers(skip=due()[1:]))
+    enrolment.refresh_from_db()
+    assert enrolment.planned_until is None
+
+
+def test_saving_costs_the_same_queries_for_one_exercise_done_or_four(member, enrolment):
+    def queries(data):
+        GuidedSession.objects.all().delete()
+        SessionLog.objects.all().delete()
+        with CaptureQueriesContext(connection) as captured:
+            assert member.post(session_url(enrolment), data).status_code == 302
+        return len(captured)
+
+    assert queries(answers(skip=due()[1:])) == queries(answers())
