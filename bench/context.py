@@ -16,14 +16,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import psutil
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 
 from bench import figure
 from bench.population import Cohort
 from bench.processes import Child, Children, free_port, wait_for
 from bench.sink import SinkLog
+from programs import delivery, planning, tasks
 from programs.models import Enrolment, Program
+from recovery import celery_app
 
 
 @dataclass(frozen=True)
@@ -130,11 +134,6 @@ class Context:
     def plan_on_worker(self, cohorts: list[Cohort]) -> datetime:
         """Ask the worker to plan these new enrolments, in batches, as the application asks
         for each new or changed enrolment once it is saved (`programs.wakeups`); when asked."""
-        from django.conf import settings
-        from django.utils import timezone
-
-        from programs import tasks
-
         asked = timezone.now()
         for cohort in cohorts:
             ids = cohort.enrolment_ids
@@ -144,8 +143,6 @@ class Context:
 
     def unplanned(self, cohort: Cohort, since: datetime):
         """Its current enrolments not yet planned by a planning run begun after `since`."""
-        from programs import planning
-
         horizon = since + planning.HORIZON - timedelta(minutes=1)
         return self.current(cohort).exclude(planned_until__gte=horizon)
 
@@ -157,8 +154,6 @@ class Context:
     def drain(self) -> None:
         """Send what fell due while no beat ran, untimed, so that a measurement starts with no
         backlog of the population's ordinary reminders."""
-        from programs import delivery
-
         delivery.send_due()
 
     # The application's processes
@@ -280,8 +275,6 @@ class Context:
 
     def purge(self) -> None:
         """Empty the broker's queue: nothing a measurement left there reaches the next one."""
-        from recovery import celery_app
-
         with celery_app.connection_for_write() as conn:
             celery_app.control.purge(connection=conn)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from programs.default_program import CONTENT_VERSION, DEFAULT_PROGRAM, EXERCISES
+
 SHIPPED: dict[int, dict[str, Any]] = {
     1: {
         "program": {},
@@ -262,8 +264,6 @@ SHIPPED: dict[int, dict[str, Any]] = {
 def content_as_of(version: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The default program and its exercises as content version `version` shipped them,
     rebuilt from the current content by undoing each later version's changes."""
-    from programs.default_program import CONTENT_VERSION, DEFAULT_PROGRAM, EXERCISES
-
     data = copy.deepcopy(DEFAULT_PROGRAM)
     exercises = copy.deepcopy(EXERCISES)
     for later in range(CONTENT_VERSION - 1, version - 1, -1):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -21,10 +20,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from programs import alerts, links, notifications, reminders, safety, schedule
+from programs.digests import Summary
 from programs.models import Message, Notification, Prescription, Stage
-
-if TYPE_CHECKING:
-    from programs.digests import Summary
 
 
 @dataclass(frozen=True)

@@ -10,43 +10,21 @@ no one else.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from django.db.models import Max, Prefetch, Q
-from django.utils import timezone
 
-from programs import notifications, reminders, schedule
+from programs import notifications, reminders
 from programs.models import (
     Enrolment,
     Notification,
-    Prescription,
     Program,
     ProgramMove,
     SessionLog,
-    Stage,
-    StageOverride,
     Tailoring,
 )
 
 Status = Notification.Status
-
-
-def program_stages():
-    """Stages with their programs' own prescriptions and exercises, to prefetch."""
-    return Stage.objects.prefetch_related(
-        Prefetch(
-            "prescriptions",
-            queryset=Prescription.objects.of_programs().select_related("exercise"),
-        )
-    )
-
-
-def program_specs(program_ids: Iterable[int] | None = None) -> dict[int, tuple]:
-    """Each program's stages as schedule values, loaded once for a whole batch."""
-    programs = Program.objects.prefetch_related(Prefetch("stages", queryset=program_stages()))
-    if program_ids is not None:
-        programs = programs.filter(pk__in=list(program_ids))
-    return {p.pk: tuple(stage.spec() for stage in p.stages.all()) for p in programs}
 
 
 def specs_for(batch: Iterable[Enrolment]) -> dict[int, tuple]:
@@ -56,53 +34,7 @@ def specs_for(batch: Iterable[Enrolment]) -> dict[int, tuple]:
     for e in batch:
         ids.add(e.program_id)
         ids.update(m.from_program_id for m in e.moves.all())
-    return program_specs(ids)
-
-
-def enrolment_facts(
-    enrolment: Enrolment, specs: dict[int, tuple] | None = None
-) -> schedule.EnrolmentFacts:
-    """The plain values the schedule works from. Uses prefetched stages (with their
-    prescriptions and exercises), pauses, holds, overrides, tailorings and moves; batch callers
-    pass in the stages of the programs (`specs_for`)."""
-    moves = list(enrolment.moves.all())
-    if specs is None:
-        specs = {enrolment.program_id: tuple(s.spec() for s in enrolment.program.stages.all())}
-        if missing := {m.from_program_id for m in moves} - specs.keys():
-            specs.update(program_specs(missing))
-    overrides = list(enrolment.overrides.all())
-    return schedule.EnrolmentFacts(
-        start_date=enrolment.start_date,
-        tz=enrolment.tz,
-        weeks=enrolment.program.weeks,
-        stages=specs[enrolment.program_id],
-        pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in enrolment.pauses.all()),
-        cleared_at=enrolment.cleared_at,
-        holds=tuple(
-            schedule.Interval(h.started_at, h.cleared_at, urgent=h.tier == 2)
-            for h in enrolment.holds.all()
-        ),
-        opened_early=frozenset(
-            o.stage_id for o in overrides if o.action == StageOverride.Action.OPEN
-        ),
-        held_stages=frozenset(
-            o.stage_id for o in overrides if o.action == StageOverride.Action.HOLD
-        ),
-        override_times=tuple((o.stage_id, o.created_at) for o in overrides),
-        birth_date=birth_date(enrolment),
-        caesarean=enrolment.caesarean,
-        changes=tuple(t.change() for t in enrolment.tailorings.all()),
-        earlier=tuple(
-            schedule.Era(m.moved_at, m.from_program.weeks, specs[m.from_program_id]) for m in moves
-        ),
-    )
-
-
-def birth_date(enrolment: Enrolment) -> date:
-    """Her baby's birth date, estimated: the local date she enrolled, less the weeks since
-    birth she gave then."""
-    enrolled = enrolment.created_at or timezone.now()  # not saved yet: she is enrolling now
-    return enrolled.astimezone(enrolment.tz).date() - timedelta(weeks=enrolment.weeks_postpartum)
+    return Program.objects.filter(pk__in=ids).specs()
 
 
 def with_facts(enrolments):
@@ -110,7 +42,7 @@ def with_facts(enrolments):
     return enrolments.select_related("program", "user").prefetch_related(*HER_FACTS)
 
 
-# What `enrolment_facts` reads besides her row and her program's stages, to prefetch.
+# What `Enrolment.facts` reads besides her row and her program's stages, to prefetch.
 HER_FACTS = (
     "pauses",
     "holds",

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.utils import timezone
 
-from programs import notifications, reminders, safety, tailoring, zones
+from programs import notifications, reminders, safety, tailoring, throttling, zones
 from programs.models import (
     CheckIn,
     CoachProfile,
@@ -102,8 +102,6 @@ class ThrottledPasswordResetForm(PasswordResetForm):
     one client (programs.throttling); the page after it says the same either way."""
 
     def save(self, *args, request=None, **kwargs):
-        from programs import throttling
-
         if not throttling.allow("password_reset", self.cleaned_data["email"], request):
             return
         super().save(*args, request=request, **kwargs)

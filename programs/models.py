@@ -8,7 +8,7 @@ module, from the facts kept here (start date, time zone, pauses, clearance).
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -18,13 +18,20 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
 from programs import media as media_rules
 from programs import notifications, reminders, schedule, standing, wakeups, zones
+
+
+class ProgramQuerySet(models.QuerySet):
+    def specs(self) -> dict[int, tuple[schedule.StageSpec, ...]]:
+        """Each program's stages as schedule values, in two queries for all of them."""
+        programs = self.prefetch_related(
+            models.Prefetch("stages", queryset=Stage.objects.with_prescriptions())
+        )
+        return {p.pk: tuple(stage.spec() for stage in p.stages.all()) for p in programs}
 
 
 class Program(models.Model):
@@ -38,6 +45,8 @@ class Program(models.Model):
     )
     is_published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProgramQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -120,6 +129,17 @@ class Exercise(models.Model):
         return self.slug in BREATHING_EXERCISES
 
 
+class StageQuerySet(models.QuerySet):
+    def with_prescriptions(self):
+        """Each stage with its program's own prescriptions and their exercises, prefetched."""
+        return self.prefetch_related(
+            models.Prefetch(
+                "prescriptions",
+                queryset=Prescription.objects.of_programs().select_related("exercise"),
+            )
+        )
+
+
 class Stage(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="stages")
     position = models.PositiveSmallIntegerField(help_text="Order within the program, from 1.")
@@ -145,6 +165,8 @@ class Stage(models.Model):
         "birth, whatever week of the program she is in.",
     )
 
+    objects = StageQuerySet.as_manager()
+
     class Meta:
         ordering = ["program", "position"]
         constraints = [
@@ -163,8 +185,8 @@ class Stage(models.Model):
             )
 
     def spec(self) -> schedule.StageSpec:
-        """Uses prefetched prescriptions (`programs.facts.program_stages`): the program's own,
-        never one tailored for one woman."""
+        """Uses prefetched prescriptions (`StageQuerySet.with_prescriptions`): the program's
+        own, never one tailored for one woman."""
         return schedule.StageSpec(
             key=self.pk,
             unlock_week=self.unlock_week,
@@ -357,7 +379,6 @@ class Enrolment(models.Model):
         # her emails are planned again: this is the one place that decides so for her row.
         _save_marked(self, super().save, args, kwargs)
         wakeups.replan_on_commit(self.pk)
-        refresh_standing([self.pk])
 
     def get_absolute_url(self) -> str:
         return reverse("today", args=[self.pk])
@@ -389,11 +410,49 @@ class Enrolment(models.Model):
         return now.astimezone(self.tz).date()
 
     def facts(self, specs: dict[int, tuple] | None = None) -> schedule.EnrolmentFacts:
-        """The plain values the schedule works from (`programs.facts.enrolment_facts`); batch
-        callers pass in their programs' stages."""
-        from programs.facts import enrolment_facts  # it loads models: imported when used
+        """The plain values the schedule works from. Uses prefetched stages (with their
+        prescriptions and exercises), pauses, holds, overrides, tailorings and moves
+        (`programs.facts.with_facts` loads them for a batch); batch callers pass in the stages
+        of the programs (`programs.facts.specs_for`)."""
+        moves = list(self.moves.all())
+        if specs is None:
+            specs = {self.program_id: tuple(s.spec() for s in self.program.stages.all())}
+            if missing := {m.from_program_id for m in moves} - specs.keys():
+                specs.update(Program.objects.filter(pk__in=missing).specs())
+        overrides = list(self.overrides.all())
+        return schedule.EnrolmentFacts(
+            start_date=self.start_date,
+            tz=self.tz,
+            weeks=self.program.weeks,
+            stages=specs[self.program_id],
+            pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in self.pauses.all()),
+            cleared_at=self.cleared_at,
+            holds=tuple(
+                schedule.Interval(h.started_at, h.cleared_at, urgent=h.tier == 2)
+                for h in self.holds.all()
+            ),
+            opened_early=frozenset(
+                o.stage_id for o in overrides if o.action == StageOverride.Action.OPEN
+            ),
+            held_stages=frozenset(
+                o.stage_id for o in overrides if o.action == StageOverride.Action.HOLD
+            ),
+            override_times=tuple((o.stage_id, o.created_at) for o in overrides),
+            birth_date=self.birth_date,
+            caesarean=self.caesarean,
+            changes=tuple(t.change() for t in self.tailorings.all()),
+            earlier=tuple(
+                schedule.Era(m.moved_at, m.from_program.weeks, specs[m.from_program_id])
+                for m in moves
+            ),
+        )
 
-        return enrolment_facts(self, specs)
+    @property
+    def birth_date(self) -> date:
+        """Her baby's birth date, estimated: the local date she enrolled, less the weeks since
+        birth she gave then."""
+        enrolled = self.created_at or timezone.now()  # not saved yet: she is enrolling now
+        return enrolled.astimezone(self.tz).date() - timedelta(weeks=self.weeks_postpartum)
 
     @property
     def weekday_times(self) -> tuple[time | None, ...]:
@@ -517,30 +576,6 @@ class GuidedSession(models.Model):
 
     def __str__(self) -> str:
         return f"Guided session on {self.local_date}"
-
-    @classmethod
-    @transaction.atomic
-    def record(cls, enrolment, day: date, pain_after: int | None, results) -> GuidedSession:
-        """The session, a row per (prescription, done, felt) in `results`, and a SessionLog
-        for each one done (adherence counts those), all or nothing."""
-        session = cls.objects.create(enrolment=enrolment, local_date=day, pain_after=pain_after)
-        GuidedExercise.objects.bulk_create(
-            GuidedExercise(session=session, prescription=p, done=done, felt=felt)
-            for p, done, felt in results
-        )
-        # One insert for all she did; one logged earlier today (on Today) stays as it is.
-        logs = [
-            SessionLog(enrolment=enrolment, prescription=p, local_date=day)
-            for p, done, _ in results
-            if done
-        ]
-        SessionLog.objects.bulk_create(logs, ignore_conflicts=True)
-        # bulk_create sends no signal: what logged sessions change (her nudges, her flags, an
-        # exercise found too hard) is done once for the whole session.
-        if logs:
-            mark_for_planning([enrolment.pk])
-        refresh_standing([enrolment.pk])
-        return session
 
     @property
     def done_count(self) -> int:
@@ -1111,7 +1146,8 @@ class Heartbeat(models.Model):
 # Re-planning. A change to anything her emails depend on marks her for planning in the same
 # transaction, and asks a worker to plan her as soon as it commits; the periodic sweep
 # (programs.planning) picks up whatever that request misses. Enrolment.save() covers edits of
-# her own row; these cover the rows around it, from views, the admin or anywhere else.
+# her own row; the receivers of `programs.effects` cover the rows around it, from views, the
+# admin or anywhere else.
 
 
 def new_version() -> int:
@@ -1128,90 +1164,3 @@ def mark_for_planning(enrolment_ids) -> None:
     Enrolment.objects.filter(pk__in=ids).update(planned_until=None, version=new_version())
     for pk in ids:
         wakeups.replan_on_commit(pk)
-
-
-def refresh_standing(enrolment_ids) -> None:
-    """Her (their) dashboard row, recomputed now, in the transaction that changed it."""
-    ids = [pk for pk in enrolment_ids if pk is not None]
-    if ids:
-        standing.refresh(ids, timezone.now())
-
-
-@receiver(post_save, sender=Pause)
-@receiver(post_delete, sender=Pause)
-@receiver(post_save, sender=Hold)
-@receiver(post_delete, sender=Hold)
-@receiver(post_save, sender=StageOverride)
-@receiver(post_delete, sender=StageOverride)
-@receiver(post_save, sender=SessionLog)
-@receiver(post_delete, sender=SessionLog)
-@receiver(post_save, sender=CheckIn)
-@receiver(post_delete, sender=CheckIn)
-@receiver(post_save, sender=GuidedSession)
-@receiver(post_delete, sender=GuidedSession)
-@receiver(post_save, sender=Tailoring)
-@receiver(post_delete, sender=Tailoring)
-@receiver(post_save, sender=ProgramMove)
-@receiver(post_delete, sender=ProgramMove)
-def _her_data_changed(sender, instance, **kwargs):
-    if _deleted_with_her(sender, kwargs.get("origin")):
-        return
-    if sender in SCHEDULE_SOURCES:
-        mark_for_planning([instance.enrolment_id])
-    refresh_standing([instance.enrolment_id])
-
-
-# What her emails depend on, besides her enrolment's own row.
-SCHEDULE_SOURCES = (Pause, Hold, StageOverride, SessionLog, Tailoring, ProgramMove)
-
-
-@receiver(post_save, sender=GuidedExercise)
-@receiver(post_delete, sender=GuidedExercise)
-def _guided_exercise_changed(sender, instance, **kwargs):
-    # An exercise found too hard flags her; edited one by one (the admin's inline).
-    if not _deleted_with_her(sender, kwargs.get("origin")):
-        sessions = GuidedSession.objects.filter(pk=instance.session_id)
-        refresh_standing(sessions.values_list("enrolment_id", flat=True))
-
-
-def _deleted_with_her(sender, origin) -> bool:
-    """The row goes because something above it was deleted (her enrolment, her account): there
-    is nothing left to plan."""
-    return origin is not None and getattr(origin, "model", type(origin)) is not sender
-
-
-@receiver(post_save, sender=Program)
-@receiver(post_save, sender=Stage)
-@receiver(post_delete, sender=Stage)
-@receiver(post_save, sender=Prescription)
-@receiver(post_delete, sender=Prescription)
-def _program_changed(sender, instance, **kwargs):
-    if sender is Prescription and instance.enrolment_id is not None:
-        return  # hers alone: the Tailoring saved with it marks her
-    # Everyone in the program: the sweep plans them within a minute, in batches.
-    if sender is Program:
-        programs = [instance.pk]
-    elif sender is Stage:
-        programs = [instance.program_id]
-    else:
-        programs = Stage.objects.filter(pk=instance.stage_id).values("program_id")
-    Enrolment.objects.filter(program_id__in=programs, status__in=Enrolment.CURRENT).update(
-        planned_until=None, version=new_version()
-    )
-    # Their dashboard rows too: due now, the roll-over recomputes them within a minute.
-    ClientStatus.objects.filter(enrolment__program_id__in=programs).update(
-        rolls_over_at=timezone.now()
-    )
-
-
-@receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def _user_changed(sender, instance, **kwargs):
-    # Active, staff or not: whether she still gets a coach's digest.
-    CoachProfile.objects.filter(user_id=instance.pk).update(planned_until=None)
-
-
-def groups_changed(sender, instance, pk_set=None, reverse=False, **kwargs):
-    if kwargs["action"] not in ("post_add", "post_remove", "post_clear"):
-        return
-    users = list(pk_set or ()) if reverse else [instance.pk]
-    CoachProfile.objects.filter(user_id__in=users).update(planned_until=None)

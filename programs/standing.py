@@ -2,13 +2,11 @@
 Each client's standing, the row the coach's dashboard shows for her, stored (`ClientStatus`)
 so that a dashboard of any size filters, sorts and pages in the database.
 
-`compute` is pure: her schedule facts, logs, pains and guided sessions, and the instant, in;
-the row's values out. `refresh` loads, computes and saves rows in a fixed number of queries;
-the model layer's receivers (programs.models) call it on every event that can change a row, in
-the same transaction. What changes with time alone (her week, the last 7 days, days without a
-session) changes at her local midnight, or at an instant already recorded (a pause or clearance
-stamped ahead): each row keeps the next such instant (`rolls_over_at`), and `roll_over`
-recomputes only the rows that reached it, in batches.
+Pure: her schedule facts, logs, pains and guided sessions, and the instant, in; the row's
+values out. `programs.client_status` loads, computes and saves the rows. What changes with time
+alone (her week, the last 7 days, days without a session) changes at her local midnight, or at
+an instant already recorded (a pause or clearance stamped ahead): each row keeps the next such
+instant (`rolls_over_at`).
 
 Reminders failing is the outbox's state, not hers: the dashboard reads it live.
 """
@@ -16,14 +14,13 @@ Reminders failing is the outbox's state, not hers: the dashboard reads it live.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
-
 from programs import coaching, schedule
 from programs.coaching import Flag
+from programs.roles import NEUTRAL_FLAGS
 
 log = logging.getLogger(__name__)
 
@@ -141,13 +138,8 @@ def unreadable(weeks: int, now: datetime, pains: Sequence[int]) -> Standing:
     )
 
 
-# The database side: load, compute, save.
-
-
 def values(standing: Standing, now: datetime) -> dict:
     """A ClientStatus row's fields for a standing."""
-    from programs.roles import NEUTRAL_FLAGS
-
     return {
         "computed_at": now,
         "local_date": standing.local_date,
@@ -169,110 +161,3 @@ def values(standing: Standing, now: datetime) -> dict:
         "rank": rank(standing.flags),
         "neutral_rank": rank(f for f in standing.flags if f in NEUTRAL_FLAGS),
     }
-
-
-def standings(enrolment_ids: Iterable[int], now: datetime) -> Iterator[tuple[int, Standing]]:
-    """Each enrolment's standing at `now`, computed from scratch in a fixed number of queries."""
-    from programs import clients, facts
-    from programs.models import Enrolment
-
-    batch = list(facts.with_facts(Enrolment.objects.filter(pk__in=list(enrolment_ids))))
-    if not batch:
-        return
-    ids = [e.pk for e in batch]
-    specs = facts.specs_for(batch)
-    logs, pains, guided = clients.histories(ids)
-    for e in batch:
-        try:
-            standing = compute(
-                e.facts(specs),
-                now,
-                logs[e.pk],
-                pains[e.pk],
-                urgent=clients.urgent_hold(e),
-                guided=guided[e.pk],
-            )
-        except Exception:  # her row alone shows the problem
-            log.warning("enrolment %s cannot be read by the schedule", e.pk, exc_info=True)
-            standing = unreadable(e.program.weeks, now, pains[e.pk])
-        yield e.pk, standing
-
-
-def refresh(enrolment_ids: Iterable[int], now: datetime) -> int:
-    """Recompute and save these enrolments' rows; how many were saved."""
-    from programs.models import ClientStatus
-
-    ids = sorted({pk for pk in enrolment_ids if pk is not None})
-    with transaction.atomic():
-        # Her row is locked before her data is read: two events at once write in turn, the
-        # second from what the first committed.
-        list(
-            ClientStatus.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk")
-        )
-        rows = [
-            ClientStatus(enrolment_id=pk, **values(standing, now))
-            for pk, standing in standings(ids, now)
-        ]
-        _save(rows)
-    return len(rows)
-
-
-def _save(rows: list) -> None:
-    from programs.models import ClientStatus
-
-    if rows:
-        fields = [f.name for f in ClientStatus._meta.concrete_fields if f.name != "enrolment"]
-        # An insert or an update in one statement: two refreshes at once cannot collide.
-        ClientStatus.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["enrolment"], update_fields=fields
-        )
-
-
-def roll_over(now: datetime, batch_size: int, max_batches: int) -> tuple[int, int]:
-    """Recompute the rows whose roll-over instant has come, oldest first, a batch per
-    transaction; rows another worker holds are skipped. Returns (rows, batches)."""
-    from programs.models import ClientStatus
-
-    total = batches = 0
-    while batches < max_batches:
-        with transaction.atomic():
-            ids = list(
-                ClientStatus.objects.select_for_update(skip_locked=True)
-                .filter(rolls_over_at__lte=now)
-                .order_by("rolls_over_at")
-                .values_list("enrolment_id", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            total += refresh(ids, now)
-        batches += 1
-        if len(ids) < batch_size:
-            break
-    return total, batches
-
-
-def rebuild(now: datetime, batch_size: int = 500, missing: bool = False) -> Iterator[int]:
-    """Recompute every enrolment's row (`missing`: only of those without one), a batch at a
-    time in order of id, so memory stays bounded however many there are; yields how many each
-    batch saved."""
-    from programs.models import Enrolment
-
-    enrolments = Enrolment.objects.filter(standing__isnull=True) if missing else Enrolment.objects
-    last = 0
-    while True:
-        ids = list(
-            enrolments.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            return
-        with transaction.atomic():
-            saved = refresh(ids, now)
-        yield saved
-        last = ids[-1]
-
-
-def build_missing(now: datetime) -> None:
-    """A row for each enrolment without one (an install upgraded past the migration that made
-    the table); with nothing missing it is one query."""
-    for _ in rebuild(now, missing=True):
-        pass

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
-from programs import delivery, planning, preparation, standing
+from programs import client_status, delivery, planning, preparation
 from programs.models import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def sweep() -> dict:
 def roll_over_client_status() -> dict:
     """Recompute the dashboard rows whose day has turned (her local midnight), in batches."""
     started = timezone.now()
-    rows, batches = standing.roll_over(
+    rows, batches = client_status.roll_over(
         started, settings.STATUS_ROLL_BATCH, settings.STATUS_ROLL_MAX_BATCHES
     )
     Heartbeat.record("roll_over", started, timezone.now(), rows=rows, batches=batches)

@@ -22,12 +22,23 @@ WINDOW_SECONDS = 3600
 CACHE = "throttle"
 
 
+def client_ip(request) -> str | None:
+    """The client's address: behind settings.TRUSTED_PROXY_COUNT proxies that append to
+    X-Forwarded-For, the one that many from the right; with none, REMOTE_ADDR. The log-in
+    throttle (django-axes) reads it too."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    if proxies and len(hops) >= proxies:
+        return hops[-proxies]
+    return request.META.get("REMOTE_ADDR")
+
+
 def allow(action: str, email: str, request=None) -> bool:
     """Count one request to email `email` for `action`; False once either the address or the
     client's address is past its hourly limit."""
     limits = settings.ACCOUNT_EMAIL_LIMITS
-    # The same client address as the log-in throttle, so TRUSTED_PROXY_COUNT applies here too.
-    ip = settings.AXES_CLIENT_IP_CALLABLE(request) if request is not None else None
+    ip = client_ip(request) if request is not None else None
     keys = [(_key(action, "email", email.strip().lower()), limits["per_address"])]
     if ip:
         keys.append((_key(action, "ip", ip), limits["per_ip"]))

@@ -353,18 +353,7 @@ AXES_DISABLE_ACCESS_LOG = True
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 
-def client_ip(request) -> str | None:
-    from django.conf import settings
-
-    proxies = settings.TRUSTED_PROXY_COUNT
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    hops = [h for h in hops if h]
-    if proxies and len(hops) >= proxies:
-        return hops[-proxies]
-    return request.META.get("REMOTE_ADDR")
-
-
-AXES_CLIENT_IP_CALLABLE = client_ip
+AXES_CLIENT_IP_CALLABLE = "programs.throttling.client_ip"
 
 # Password-reset and sign-up emails (programs.throttling): at most this many an hour for one
 # address, and for one client address; past that, nothing is sent and the page is unchanged.

@@ -15,13 +15,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from programs import schedule, standing, tailoring, tasks
+from programs import client_status, schedule, sessions, standing, tailoring, tasks
 from programs.coaching import Flag
 from programs.models import (
     CheckIn,
     ClientStatus,
     Enrolment,
-    GuidedSession,
     Heartbeat,
     Hold,
     Prescription,
@@ -204,7 +203,7 @@ def test_an_enrolment_edit_moves_her_roll_over_to_her_new_zone(her):
 
 
 def test_a_guided_session_found_too_hard_flags_her_even_with_nothing_done(her):
-    GuidedSession.record(her, date(2026, 3, 10), 3, [(breathing(), False, "too_hard")])
+    sessions.record(her, date(2026, 3, 10), 3, [(breathing(), False, "too_hard")])
     assert row(her).strain is True
 
 
@@ -218,7 +217,7 @@ def test_a_program_change_leaves_its_rows_for_the_roll_over(her, now, program):
     program.weeks = 8
     program.save()
     assert row(her).rolls_over_at <= now
-    assert standing.roll_over(now, 100, 10) == (1, 1)
+    assert client_status.roll_over(now, 100, 10) == (1, 1)
     assert row(her).rolls_over_at == at("2026-03-11 00:00")
 
 
@@ -232,23 +231,23 @@ def test_only_rows_whose_midnight_came_are_rolled_over_in_bounded_batches(
     kathmandu = make_enrolment(user=other_user, timezone="Asia/Kathmandu")
     # 18:30 UTC: past midnight in Kathmandu (18:15), not yet in London.
     now = clock("2026-03-10 18:30")
-    assert standing.roll_over(now, 10, 10) == (1, 1)
+    assert client_status.roll_over(now, 10, 10) == (1, 1)
     assert row(kathmandu).local_date == date(2026, 3, 11)
     assert row(london).local_date == date(2026, 3, 10)
 
     later = clock("2026-03-12 00:30")  # both due
-    assert standing.roll_over(later, 1, 1) == (1, 1)  # one batch of one, the rest next time
-    assert standing.roll_over(later, 1, 5) == (1, 1)
-    assert standing.roll_over(later, 1, 5) == (0, 0)
+    assert client_status.roll_over(later, 1, 1) == (1, 1)  # one batch of one, the rest next time
+    assert client_status.roll_over(later, 1, 5) == (1, 1)
+    assert client_status.roll_over(later, 1, 5) == (0, 0)
     assert {row(london).local_date, row(kathmandu).local_date} == {date(2026, 3, 12)}
 
 
 def test_her_week_turns_at_her_midnight(her, clock):
     clock("2026-03-15 23:59", "Europe/London")  # Sunday: the last day of week 2
-    standing.roll_over(clock("2026-03-15 23:59", "Europe/London"), 10, 10)
+    client_status.roll_over(clock("2026-03-15 23:59", "Europe/London"), 10, 10)
     assert row(her).week == 2
     monday = clock("2026-03-16 00:00", "Europe/London")
-    assert standing.roll_over(monday, 10, 10) == (1, 1)
+    assert client_status.roll_over(monday, 10, 10) == (1, 1)
     assert row(her).week == 3
 
 
@@ -346,7 +345,7 @@ def stored(enrolment) -> dict:
 
 
 def from_scratch(enrolment, now) -> dict:
-    ((_, found),) = standing.standings([enrolment.pk], now)
+    ((_, found),) = client_status.standings([enrolment.pk], now)
     return compared(standing.values(found, now))
 
 
@@ -389,11 +388,11 @@ def happen(event, enrolment, now, coach):
     elif kind == "guided":
         too_hard, pain_after = args
         felt = "too_hard" if too_hard else "right"
-        GuidedSession.record(
+        sessions.record(
             enrolment, now.astimezone(enrolment.tz).date(), pain_after, [(breathing(), True, felt)]
         )
     elif kind == "roll_over":
-        standing.roll_over(now, 50, 5)
+        client_status.roll_over(now, 50, 5)
     elif kind in ("tailor", "take_out", "start"):
         try:
             if kind == "start":
@@ -442,7 +441,7 @@ def test_the_stored_row_always_equals_the_row_computed_from_scratch(
                 happen(event, Enrolment.objects.get(pk=enrolment.pk), now, coach)
             if row(enrolment).rolls_over_at > now:  # not due: it must still be right
                 assert stored(enrolment) == from_scratch(enrolment, now), event
-        standing.roll_over(now, 50, 5)
+        client_status.roll_over(now, 50, 5)
         assert stored(enrolment) == from_scratch(enrolment, now)
         transaction.set_rollback(True)
 

@@ -8,7 +8,15 @@ import pytest
 from django.core import mail
 
 from programs import delivery, facts, planning, preparation
-from programs.models import Enrolment, Heartbeat, Notification, Pause, SessionLog, mark_for_planning
+from programs.models import (
+    Enrolment,
+    Heartbeat,
+    Notification,
+    Pause,
+    Program,
+    SessionLog,
+    mark_for_planning,
+)
 
 pytestmark = pytest.mark.django_db
 Status = Notification.Status
@@ -224,7 +232,7 @@ def test_her_version_changes_with_everything_that_marks_her_for_planning(enrolme
 
 
 def _specs(enrolment):
-    return facts.program_specs({enrolment.program_id})
+    return Program.objects.filter(pk=enrolment.program_id).specs()
 
 
 def _recipient(enrolment):

@@ -18,6 +18,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from bench.context import Context
 from programs.models import Enrolment
+from recovery import celery_app
 
 BATCH = 5000
 TASK = "programs.tasks.send_session_reminder"
@@ -56,8 +57,6 @@ def add_entries(ctx: Context, upto: int, crontabs: dict) -> None:
 
 def time_scheduler() -> tuple[float, float, float, int]:
     """(load, first tick, next tick, entries loaded) of a fresh DatabaseScheduler, in seconds."""
-    from recovery import celery_app
-
     reset_queries()
     scheduler = DatabaseScheduler(app=celery_app, lazy=True)
     started = time.perf_counter()

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from bench import population
 from bench.context import Context
-from programs import roles, standing
+from programs import client_status, roles
 from programs.models import Enrolment
 
 User = get_user_model()
@@ -80,7 +80,7 @@ def measure(ctx: Context) -> None:
     population.add_history(ids, now)
     # Bulk inserts send no signals: their dashboard rows are built as an upgrade builds them.
     for start in range(0, len(ids), 500):
-        standing.refresh(ids[start : start + 500], now)
+        client_status.refresh(ids[start : start + 500], now)
     client = Enrolment.objects.select_related("user").get(pk=ids[0])
 
     ctx.say("pages: collecting static files, starting gunicorn (2 workers)")

@@ -1,6 +1,6 @@
 """Each enrolment's dashboard row (programs.standing).
 
-The rows are derived data: after every `migrate`, `programs.standing.build_missing` builds one
+The rows are derived data: after every `migrate`, `programs.client_status.build_missing` builds one
 for each enrolment without one, with today's code against today's tables.
 """
 

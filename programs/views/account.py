@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -148,8 +149,6 @@ def delete_account(user) -> None:
 
 
 def _forget_logins(user) -> None:
-    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-
     for model in (AccessAttempt, AccessFailureLog, AccessLog):
         model.objects.filter(username=user.get_username()).delete()
 

@@ -3,8 +3,7 @@
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 
-from programs.facts import program_stages
-from programs.models import Enrolment, Program
+from programs.models import Enrolment, Program, Stage
 
 
 def home(request):
@@ -21,7 +20,9 @@ def home(request):
 
 def program_detail(request, slug):
     program = get_object_or_404(
-        Program.objects.prefetch_related(Prefetch("stages", queryset=program_stages())),
+        Program.objects.prefetch_related(
+            Prefetch("stages", queryset=Stage.objects.with_prescriptions())
+        ),
         slug=slug,
         is_published=True,
     )

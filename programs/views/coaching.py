@@ -27,13 +27,14 @@ from programs import (
     safety,
     schedule,
 )
-from programs.facts import HER_FACTS, program_stages
+from programs.facts import HER_FACTS
 from programs.forms import BulkPauseForm, CoachNoteForm, MessageForm, StageOverrideForm
 from programs.models import (
     CoachAction,
     Enrolment,
     Notification,
     SessionLog,
+    Stage,
     StageOverride,
 )
 
@@ -58,7 +59,9 @@ def client_enrolment(request, pk: int) -> Enrolment:
     enrolments = (
         clients.enrolments_of(request.user)
         .select_related("user", "program", "coach")
-        .prefetch_related(Prefetch("program__stages", queryset=program_stages()), *HER_FACTS)
+        .prefetch_related(
+            Prefetch("program__stages", queryset=Stage.objects.with_prescriptions()), *HER_FACTS
+        )
     )
     return get_object_or_404(enrolments, pk=pk)
 

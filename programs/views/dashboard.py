@@ -46,7 +46,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
-from programs import charts, clients, conversation, roles, standing
+from programs import charts, client_status, clients, conversation, roles, standing
 from programs.coaching import FLAG_LABELS, Flag
 from programs.forms import BulkMessageForm
 from programs.models import ClientStatus, Enrolment, Notification, Program
@@ -335,7 +335,7 @@ def entries(user, enrolments: Iterable[Enrolment]) -> list[Entry]:
     missing = [e.pk for e in enrolments if not hasattr(e, "standing")]
     built = {}
     if missing:
-        standing.refresh(missing, timezone.now())
+        client_status.refresh(missing, timezone.now())
         built = ClientStatus.objects.in_bulk(missing)
     return [
         Entry(
@@ -430,7 +430,7 @@ def page_of(found: Listing, asked, user) -> Page:
     rows = page_rows(ids, user)
     missing = [row["pk"] for row in rows if row["standing__pk"] is None]
     if missing:  # enrolments written around the model layer: their rows are built now
-        standing.refresh(missing, timezone.now())
+        client_status.refresh(missing, timezone.now())
         rows = page_rows(ids, user)
     paginator = CountedPaginator(found.clients, PER_PAGE, count)
     paginator.flagged = flagged

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from programs import adherence, charts, conversation, roles, schedule, tailoring
-from programs.facts import HER_FACTS, program_stages
+from programs import adherence, charts, conversation, roles, schedule, sessions, tailoring
+from programs.facts import HER_FACTS
 from programs.forms import (
     ClearanceForm,
     EnrolmentForm,
@@ -23,7 +23,6 @@ from programs.forms import (
 )
 from programs.models import (
     Enrolment,
-    GuidedSession,
     Prescription,
     Program,
     SessionLog,
@@ -34,7 +33,7 @@ from programs.views import invitations
 
 def _enrolments():
     return Enrolment.objects.select_related("program").prefetch_related(
-        Prefetch("program__stages", queryset=program_stages()), *HER_FACTS
+        Prefetch("program__stages", queryset=Stage.objects.with_prescriptions()), *HER_FACTS
     )
 
 
@@ -307,7 +306,7 @@ def _save_guided(enrolment: Enrolment, today, form: GuidedSessionForm) -> int:
     """The session, a row per exercise, and a SessionLog for each one done (adherence counts
     those), all or nothing. Returns how many she did."""
     results = form.results()
-    GuidedSession.record(enrolment, today, form.cleaned_data["pain_after"], results)
+    sessions.record(enrolment, today, form.cleaned_data["pain_after"], results)
     return sum(1 for _, done, _ in results if done)
 
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from programs import facts as her_facts
 from programs import roles, safety, schedule, tailoring
 from programs.default_program import DEFAULT_PROGRAM, EXERCISES
+from programs.effects import refresh_standing
 from programs.loading import load_program
 from programs.models import (
     CheckIn,
@@ -33,7 +34,6 @@ from programs.models import (
     Prescription,
     Program,
     SessionLog,
-    refresh_standing,
 )
 
 COACH_EMAIL = "coach@example.com"

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from programs import standing
+from programs import client_status
 from programs.models import ClientStatus
 
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, batch: int, **options: Any) -> None:
         now = timezone.now()
         rows = batches = 0
-        for saved in standing.rebuild(now, max(batch, 1)):
+        for saved in client_status.rebuild(now, max(batch, 1)):
             rows += saved
             batches += 1
             if options["verbosity"] > 1:
