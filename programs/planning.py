@@ -12,9 +12,11 @@ She is planned again when:
 - her horizon runs short: the periodic `sweep` finds her with an indexed query once fewer than
   `settings.PLAN_LEAD_SECONDS` are left, so in steady state it examines about
   N × sweep interval ÷ (horizon − lead) enrolments, not N.
-The sweep claims those it finds in bounded batches (moving `planned_until` past the lead for a
-short lease, so the next sweep passes them by) and hands each batch to any worker. A batch
-whose worker died is found again when its lease runs out.
+The sweep only counts those it finds (no further than it may ask for) and asks for one planning
+task per batch, so it holds a worker for a moment, not for the whole hand-out. Each task claims
+its own bounded batch (moving `planned_until` past the lead for a short lease, so other tasks
+and the next sweep pass them by), then plans it; a task with nothing left to claim does nothing.
+A batch whose worker died is found again when its lease runs out.
 
 Once her last email is planned and its moment has passed, her enrolment is `completed` and
 leaves the sweep for good. An enrolment that cannot be planned (a broken time zone, a date out
@@ -79,8 +81,8 @@ class PlanReport:
 
 @dataclass
 class SweepReport:
-    examined: int = 0  # enrolments found due and handed out
-    batches: int = 0
+    examined: int = 0  # enrolments found due, counted no further than `batches` can take
+    batches: int = 0  # planning tasks asked for, one a batch
     coaches: int = 0
 
 
@@ -91,6 +93,11 @@ def _due(now: datetime) -> Q:
     return Q(status__in=Enrolment.CURRENT) & (
         Q(planned_until__isnull=True) | Q(planned_until__lte=now + lead())
     )
+
+
+def count_due(now: datetime, limit: int) -> int:
+    """How many enrolments are due for planning, counting no further than `limit`."""
+    return Enrolment.objects.filter(_due(now))[:limit].count()
 
 
 def claim_due(now: datetime, limit: int) -> list[int]:
@@ -111,24 +118,29 @@ def claim_due(now: datetime, limit: int) -> list[int]:
 
 def sweep(
     now: datetime,
-    hand_out: Callable[[list[int]], None],
+    ask: Callable[[], None],
     batch_size: int | None = None,
     max_batches: int | None = None,
 ) -> SweepReport:
-    """Hand every enrolment due for planning to `hand_out`, in claimed batches, and plan the
-    coaches' digests that are due. Memory and queries grow with what is due, not with N."""
+    """Plan the coaches' digests that are due, and `ask` once for each batch of enrolments due
+    for planning, up to `max_batches`: each time for a task that runs `plan_due`. Memory and
+    queries do not grow with N, nor with what is due."""
     batch_size = batch_size or settings.PLAN_BATCH
     max_batches = max_batches or settings.PLAN_MAX_BATCHES_PER_SWEEP
     report = SweepReport()
     report.coaches = plan_digests(now).coaches
-    while report.batches < max_batches:
-        ids = claim_due(now, batch_size)
-        if not ids:
-            break
-        hand_out(ids)
-        report.batches += 1
-        report.examined += len(ids)
+    report.examined = count_due(now, batch_size * max_batches)
+    report.batches = -(-report.examined // batch_size)
+    for _ in range(report.batches):
+        ask()
     return report
+
+
+def plan_due(now: datetime, batch_size: int | None = None) -> PlanReport:
+    """Claim a batch of the enrolments due for planning and plan them: the task the sweep asks
+    for. Nothing left to claim (others took it first): nothing to do."""
+    ids = claim_due(now, batch_size or settings.PLAN_BATCH)
+    return plan_enrolments(ids, now) if ids else PlanReport()
 
 
 def plan_all(now: datetime, batch_size: int | None = None) -> PlanReport:

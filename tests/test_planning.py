@@ -5,6 +5,7 @@ one."""
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -207,10 +208,13 @@ def test_a_program_edit_marks_everyone_in_it(make_enrolment, program):
 # The sweep
 
 
-def swept(now, **kwargs):
-    handed: list[list[int]] = []
-    report = planning.sweep(now, hand_out=handed.append, **kwargs)
-    return report, handed
+def swept(now, batch_size=None, **kwargs):
+    """A sweep at `now`, then each planning task it asked for claiming its batch (and dying
+    before it plans it): the sweep's report, and the batches claimed."""
+    asked: list[datetime] = []
+    report = planning.sweep(now, ask=lambda: asked.append(now), batch_size=batch_size, **kwargs)
+    claimed = [planning.claim_due(now, batch_size or settings.PLAN_BATCH) for _ in asked]
+    return report, [ids for ids in claimed if ids]
 
 
 def test_the_sweep_passes_by_whoever_is_planned_far_enough_ahead(make_enrolment):
@@ -246,15 +250,57 @@ def test_the_sweep_hands_out_bounded_batches(make_enrolment):
     assert len({pk for batch in handed + rest for pk in batch}) == 7
 
 
-def test_a_batch_handed_out_is_not_handed_out_again_until_its_lease_runs_out(
-    make_enrolment, settings
-):
+def test_the_sweep_counts_no_further_than_it_may_ask_for(make_enrolment):
+    make_many(make_enrolment, 7)
+    report, handed = swept(NOW, batch_size=3, max_batches=2)
+    assert (report.examined, report.batches) == (6, 2)
+
+
+def test_the_sweep_claims_nothing_itself(make_enrolment):
+    make_many(make_enrolment, 5)
+    asked: list[None] = []
+    report = planning.sweep(NOW, ask=lambda: asked.append(None), batch_size=2)
+    assert (report.examined, report.batches, len(asked)) == (5, 3, 3)
+    assert set(Enrolment.objects.values_list("planned_until", flat=True)) == {None}
+
+
+def test_the_sweep_queries_do_not_grow_with_what_is_due(make_enrolment):
+    def queries_with(due):
+        Enrolment.objects.update(planned_until=NOW + planning.HORIZON)
+        Enrolment.objects.filter(pk__in=pks[:due]).update(planned_until=None)
+        with CaptureQueriesContext(connection) as captured:
+            report = planning.sweep(NOW, ask=lambda: None, batch_size=2)
+        assert report.examined == due
+        return len(captured)
+
+    pks = [e.pk for e in make_many(make_enrolment, 9)]
+    assert queries_with(0) == queries_with(1) == queries_with(9)
+
+
+def test_a_planning_task_claims_its_own_batch_and_plans_it(make_enrolment):
+    enrolments = make_many(make_enrolment, 5)
+    first = planning.plan_due(NOW, batch_size=3)
+    second = planning.plan_due(NOW, batch_size=3)
+    assert (first.enrolments, second.enrolments) == (3, 2)
+    assert set(Enrolment.objects.values_list("planned_until", flat=True)) == {
+        NOW + planning.HORIZON
+    }
+    assert all(session_rows(e) for e in enrolments)
+    with CaptureQueriesContext(connection) as captured:
+        nothing_left = planning.plan_due(NOW, batch_size=3)
+    assert (nothing_left.enrolments, nothing_left.batches) == (0, 0)
+    assert len(captured) <= 3  # the claim alone, in its transaction
+
+
+def test_a_batch_claimed_is_not_claimed_again_until_its_lease_runs_out(make_enrolment, settings):
     settings.PLAN_CLAIM_SECONDS = 300
-    make_many(make_enrolment, 3)
-    first = swept(NOW)[0].examined
-    again = swept(NOW + timedelta(minutes=1))[0].examined
-    after_lease = swept(NOW + timedelta(minutes=6))[0].examined
-    assert (first, again, after_lease) == (3, 0, 3)
+    pks = sorted(e.pk for e in make_many(make_enrolment, 3))
+    first = swept(NOW)  # its task died before planning the batch
+    again = swept(NOW + timedelta(minutes=1))
+    after_lease = swept(NOW + timedelta(minutes=6))
+    assert (first[0].examined, again[0].examined, after_lease[0].examined) == (3, 0, 3)
+    claimed = [[sorted(batch) for batch in handed] for _, handed in (first, again, after_lease)]
+    assert claimed == [[pks], [], [pks]]
 
 
 def test_the_sweep_queries_do_not_grow_with_the_population(make_enrolment):
