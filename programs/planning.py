@@ -184,7 +184,9 @@ def plan_enrolments(ids: Iterable[int], now: datetime) -> PlanReport:
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        batch = list(facts.with_facts(Enrolment.objects.filter(pk__in=locked)).order_by("pk"))
+        batch = list(
+            Enrolment.objects.filter(pk__in=locked).select_related("program").order_by("pk")
+        )
         if batch:
             _plan_batch(batch, now, report)
     for pk in report.broken:
@@ -194,8 +196,9 @@ def plan_enrolments(ids: Iterable[int], now: datetime) -> PlanReport:
 
 def _plan_batch(batch: list[Enrolment], now: datetime, report: PlanReport) -> None:
     start, end = now - GRACE, now + HORIZON
-    specs = facts.specs_for(batch)
-    recipients, broken = facts.recipients(batch, specs)
+    related = facts.related_for(e.pk for e in batch)
+    specs = facts.specs_for(batch, related)
+    recipients, broken = facts.recipients(batch, specs, related)
     wanted: dict[tuple[int, str, str], datetime] = {}
     finished = []
     for enrolment in batch:

@@ -2,6 +2,7 @@
 any worker can take, completed programs leaving the sweep, and a broken enrolment that stops no
 one."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -11,12 +12,15 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from programs import checkins, planning, reminders, safety, schedule, wakeups
+from programs import checkins, facts, planning, reminders, safety, schedule, tailoring, wakeups
 from programs.models import (
     Enrolment,
     Hold,
     Notification,
     Pause,
+    Prescription,
+    Program,
+    ProgramMove,
     SessionLog,
     StageOverride,
 )
@@ -203,6 +207,48 @@ def test_a_program_edit_marks_everyone_in_it(make_enrolment, program):
     prescription.days_per_week = 5
     prescription.save()
     assert set(Enrolment.objects.values_list("planned_until", flat=True)) == {None}
+
+
+# Her facts for a batch, loaded in one query per kind of row
+
+
+def test_a_batch_loaded_in_grouped_queries_has_the_facts_prefetching_gives(
+    make_enrolment, program, coach
+):
+    plain, paused, held, overridden, tailored, moved = make_many(make_enrolment, 6)
+    Pause.objects.create(enrolment=paused, started_at=NOW - timedelta(days=3))
+    Pause.objects.create(
+        enrolment=paused, started_at=NOW - timedelta(days=9), ended_at=NOW - timedelta(days=8)
+    )
+    Hold.objects.create(enrolment=held, tier=2, started_at=NOW - timedelta(days=1))
+    stages = list(program.stages.order_by("unlock_week"))
+    StageOverride.objects.create(
+        enrolment=overridden, stage=stages[2], action="open", created_at=NOW - timedelta(days=1)
+    )
+    StageOverride.objects.create(
+        enrolment=overridden, stage=stages[1], action="hold", created_at=NOW - timedelta(days=2)
+    )
+    old = Prescription.objects.filter(stage=stages[0]).first()
+    dose = replace(tailoring.Dose.of(old), reps=4)
+    tailoring.change(tailored, old, dose, coach, NOW - timedelta(days=1))
+    earlier = Program.objects.create(slug="earlier", name="Earlier", summary="", weeks=8)
+    ProgramMove.objects.create(
+        enrolment=moved, from_program=earlier, to_program=program, moved_at=NOW
+    )
+    SessionLog.objects.create(enrolment=plain, prescription=old, local_date=date(2026, 3, 3))
+    ids = [plain.pk, paused.pk, held.pk, overridden.pk, tailored.pk, moved.pk]
+
+    prefetched = list(facts.with_facts(Enrolment.objects.filter(pk__in=ids)).order_by("pk"))
+    expected = facts.recipients(prefetched, facts.specs_for(prefetched))[0]
+    batch = list(Enrolment.objects.filter(pk__in=ids).select_related("program").order_by("pk"))
+    with CaptureQueriesContext(connection) as captured:
+        related = facts.related_for(ids)
+    assert len(captured) == 5  # one a kind of row, however many enrolments
+    grouped = facts.recipients(batch, facts.specs_for(batch, related), related)[0]
+    assert grouped == expected
+    assert [len(r.facts.pauses) for r in grouped.values()] == [0, 2, 0, 0, 0, 0]
+    assert grouped[moved.pk].facts.earlier and grouped[tailored.pk].facts.changes
+    assert grouped[held.pk].facts.holds and grouped[overridden.pk].facts.override_times
 
 
 # The sweep
