@@ -164,16 +164,17 @@ last (horizon − lead) = 36 hours and is planned again once fewer than `PLAN_LE
 (12 hours) of her 48-hour horizon are left, so her `planned_until` lies in
 (now + 12 h, now + 48 h]. The population is built with `planned_until` spread evenly over that
 window, in random order, as if each had been planned at a random moment in the past. Then
-`planning.sweep` runs ten times, 60 s of simulated time apart (beat's interval), handing its
-batches to a collector: each sweep should examine about N × 60 ÷ 36 h enrolments (the
-anchor), and at most 2 × N × 60 ÷ 48 h (the goal). Its time is shown beside a plain
-`COUNT(*)` of all current enrolments, and its queries are counted once.
+`planning.sweep` runs ten times, 60 s of simulated time apart (beat's interval), the planning
+tasks it asks for claiming their batches in the benchmark's process: each sweep should examine
+about N × 60 ÷ 36 h enrolments (the anchor), and at most 2 × N × 60 ÷ 48 h (the goal). Its
+time is shown beside a plain `COUNT(*)` of all current enrolments, and its queries are counted
+once.
 
 **2. Full re-plan.** Every current enrolment's `planned_until` is emptied, as a change to the
 program does; one `sweep` task goes through Valkey to a real `celery -A recovery worker
---concurrency 2`, which hands the batches out to itself; the time runs until every current
-enrolment is planned 48 hours ahead. The anchor is one process planning a sample of 500
-in-process, scaled to N.
+--concurrency 2`, which asks itself for a planning task per batch, each claiming its own
+batch; the time runs until every current enrolment is planned 48 hours ahead. The anchor is
+one process planning a sample of 500 in-process, scaled to N.
 
 **3. Dispatch.** An SMTP sink (aiosmtpd, a process of its own, that only records each
 message's arrival and Message-ID) listens on 127.0.0.1. Three groups of M enrollees have

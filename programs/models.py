@@ -8,6 +8,7 @@ module, from the facts kept here (start date, time zone, pauses, clearance).
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -280,6 +281,28 @@ class Prescription(models.Model):
         return "every day" if self.days_per_week == 7 else f"{self.days_per_week} days a week"
 
 
+@dataclass
+class Related:
+    """Her rows besides her enrolment that her schedule's facts are built from."""
+
+    pauses: list[Pause] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
+    overrides: list[StageOverride] = field(default_factory=list)
+    tailorings: list[Tailoring] = field(default_factory=list)
+    moves: list[ProgramMove] = field(default_factory=list)
+
+    @classmethod
+    def prefetched(cls, enrolment: Enrolment) -> Related:
+        """Read from her prefetched relations (`programs.facts.HER_FACTS`)."""
+        return cls(
+            pauses=list(enrolment.pauses.all()),
+            holds=list(enrolment.holds.all()),
+            overrides=list(enrolment.overrides.all()),
+            tailorings=list(enrolment.tailorings.all()),
+            moves=list(enrolment.moves.all()),
+        )
+
+
 class Enrolment(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -409,27 +432,31 @@ class Enrolment(models.Model):
     def local_today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
 
-    def facts(self, specs: dict[int, tuple] | None = None) -> schedule.EnrolmentFacts:
+    def facts(
+        self, specs: dict[int, tuple] | None = None, related: Related | None = None
+    ) -> schedule.EnrolmentFacts:
         """The plain values the schedule works from. Uses prefetched stages (with their
-        prescriptions and exercises), pauses, holds, overrides, tailorings and moves
-        (`programs.facts.with_facts` loads them for a batch); batch callers pass in the stages
-        of the programs (`programs.facts.specs_for`)."""
-        moves = list(self.moves.all())
+        prescriptions and exercises); her pauses, holds, overrides, tailorings and moves come
+        from `related` (`programs.facts.related_for`), else prefetched
+        (`programs.facts.with_facts`). Batch callers pass in the stages of the programs
+        (`programs.facts.specs_for`)."""
+        related = related or Related.prefetched(self)
+        moves = related.moves
         if specs is None:
             specs = {self.program_id: tuple(s.spec() for s in self.program.stages.all())}
             if missing := {m.from_program_id for m in moves} - specs.keys():
                 specs.update(Program.objects.filter(pk__in=missing).specs())
-        overrides = list(self.overrides.all())
+        overrides = related.overrides
         return schedule.EnrolmentFacts(
             start_date=self.start_date,
             tz=self.tz,
             weeks=self.program.weeks,
             stages=specs[self.program_id],
-            pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in self.pauses.all()),
+            pauses=tuple(schedule.Interval(p.started_at, p.ended_at) for p in related.pauses),
             cleared_at=self.cleared_at,
             holds=tuple(
                 schedule.Interval(h.started_at, h.cleared_at, urgent=h.tier == 2)
-                for h in self.holds.all()
+                for h in related.holds
             ),
             opened_early=frozenset(
                 o.stage_id for o in overrides if o.action == StageOverride.Action.OPEN
@@ -440,7 +467,7 @@ class Enrolment(models.Model):
             override_times=tuple((o.stage_id, o.created_at) for o in overrides),
             birth_date=self.birth_date,
             caesarean=self.caesarean,
-            changes=tuple(t.change() for t in self.tailorings.all()),
+            changes=tuple(t.change() for t in related.tailorings),
             earlier=tuple(
                 schedule.Era(m.moved_at, m.from_program.weeks, specs[m.from_program_id])
                 for m in moves

@@ -12,9 +12,11 @@ She is planned again when:
 - her horizon runs short: the periodic `sweep` finds her with an indexed query once fewer than
   `settings.PLAN_LEAD_SECONDS` are left, so in steady state it examines about
   N × sweep interval ÷ (horizon − lead) enrolments, not N.
-The sweep claims those it finds in bounded batches (moving `planned_until` past the lead for a
-short lease, so the next sweep passes them by) and hands each batch to any worker. A batch
-whose worker died is found again when its lease runs out.
+The sweep only counts those it finds (no further than it may ask for) and asks for one planning
+task per batch, so it holds a worker for a moment, not for the whole hand-out. Each task claims
+its own bounded batch (moving `planned_until` past the lead for a short lease, so other tasks
+and the next sweep pass them by), then plans it; a task with nothing left to claim does nothing.
+A batch whose worker died is found again when its lease runs out.
 
 Once her last email is planned and its moment has passed, her enrolment is `completed` and
 leaves the sweep for good. An enrolment that cannot be planned (a broken time zone, a date out
@@ -32,7 +34,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
-from django.db.models import Q
+from django.db.models import NOT_PROVIDED, Field, Q
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -79,8 +81,8 @@ class PlanReport:
 
 @dataclass
 class SweepReport:
-    examined: int = 0  # enrolments found due and handed out
-    batches: int = 0
+    examined: int = 0  # enrolments found due, counted no further than `batches` can take
+    batches: int = 0  # planning tasks asked for, one a batch
     coaches: int = 0
 
 
@@ -91,6 +93,11 @@ def _due(now: datetime) -> Q:
     return Q(status__in=Enrolment.CURRENT) & (
         Q(planned_until__isnull=True) | Q(planned_until__lte=now + lead())
     )
+
+
+def count_due(now: datetime, limit: int) -> int:
+    """How many enrolments are due for planning, counting no further than `limit`."""
+    return Enrolment.objects.filter(_due(now))[:limit].count()
 
 
 def claim_due(now: datetime, limit: int) -> list[int]:
@@ -111,24 +118,29 @@ def claim_due(now: datetime, limit: int) -> list[int]:
 
 def sweep(
     now: datetime,
-    hand_out: Callable[[list[int]], None],
+    ask: Callable[[], None],
     batch_size: int | None = None,
     max_batches: int | None = None,
 ) -> SweepReport:
-    """Hand every enrolment due for planning to `hand_out`, in claimed batches, and plan the
-    coaches' digests that are due. Memory and queries grow with what is due, not with N."""
+    """Plan the coaches' digests that are due, and `ask` once for each batch of enrolments due
+    for planning, up to `max_batches`: each time for a task that runs `plan_due`. Memory and
+    queries do not grow with N, nor with what is due."""
     batch_size = batch_size or settings.PLAN_BATCH
     max_batches = max_batches or settings.PLAN_MAX_BATCHES_PER_SWEEP
     report = SweepReport()
     report.coaches = plan_digests(now).coaches
-    while report.batches < max_batches:
-        ids = claim_due(now, batch_size)
-        if not ids:
-            break
-        hand_out(ids)
-        report.batches += 1
-        report.examined += len(ids)
+    report.examined = count_due(now, batch_size * max_batches)
+    report.batches = -(-report.examined // batch_size)
+    for _ in range(report.batches):
+        ask()
     return report
+
+
+def plan_due(now: datetime, batch_size: int | None = None) -> PlanReport:
+    """Claim a batch of the enrolments due for planning and plan them: the task the sweep asks
+    for. Nothing left to claim (others took it first): nothing to do."""
+    ids = claim_due(now, batch_size or settings.PLAN_BATCH)
+    return plan_enrolments(ids, now) if ids else PlanReport()
 
 
 def plan_all(now: datetime, batch_size: int | None = None) -> PlanReport:
@@ -172,7 +184,9 @@ def plan_enrolments(ids: Iterable[int], now: datetime) -> PlanReport:
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        batch = list(facts.with_facts(Enrolment.objects.filter(pk__in=locked)).order_by("pk"))
+        batch = list(
+            Enrolment.objects.filter(pk__in=locked).select_related("program").order_by("pk")
+        )
         if batch:
             _plan_batch(batch, now, report)
     for pk in report.broken:
@@ -182,8 +196,9 @@ def plan_enrolments(ids: Iterable[int], now: datetime) -> PlanReport:
 
 def _plan_batch(batch: list[Enrolment], now: datetime, report: PlanReport) -> None:
     start, end = now - GRACE, now + HORIZON
-    specs = facts.specs_for(batch)
-    recipients, broken = facts.recipients(batch, specs)
+    related = facts.related_for(e.pk for e in batch)
+    specs = facts.specs_for(batch, related)
+    recipients, broken = facts.recipients(batch, specs, related)
     wanted: dict[tuple[int, str, str], datetime] = {}
     finished = []
     for enrolment in batch:
@@ -292,13 +307,19 @@ def reconcile(
 def _create(rows: list[tuple[int | None, int, str, str, datetime]]) -> None:
     """Insert outbox rows (a NewRow and when it goes), every other column at its default,
     skipping any that exist already. What `bulk_create(ignore_conflicts=True)` does, without
-    an instance per row nor preparing each of its 17 values through its field: at 2.5 rows an
+    an instance per row nor preparing each of its values through its field: at 2.5 rows an
     enrolment that cost a third of planning her."""
     connection = connections[router.db_for_write(Notification)]
     ops = connection.ops
-    fields = [f for f in Notification._meta.concrete_fields if not f.primary_key]
     given = ["enrolment", "recipient", "kind", "key", "scheduled_for", "due_at"]
-    rest = [f for f in fields if f.name not in given]
+    # Columns whose default is NULL are left out of the statement: the driver binds every
+    # parameter of every row, and for a batch's thousand rows that is most of inserting them.
+    rest = [
+        f
+        for f in Notification._meta.concrete_fields
+        if not f.primary_key and f.name not in given and not _null_by_default(f)
+    ]
+    fields = [Notification._meta.get_field(n) for n in given] + rest
     now = timezone.now()
     defaults = [
         f.get_db_prep_save(
@@ -307,9 +328,7 @@ def _create(rows: list[tuple[int | None, int, str, str, datetime]]) -> None:
         )
         for f in rest
     ]
-    columns = ", ".join(
-        ops.quote_name(f.column) for f in [Notification._meta.get_field(n) for n in given] + rest
-    )
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
     table = ops.quote_name(Notification._meta.db_table)
     insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
     suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
@@ -324,6 +343,17 @@ def _create(rows: list[tuple[int | None, int, str, str, datetime]]) -> None:
                 params.extend((enrolment_id, recipient_id, kind, key, at, at, *defaults))
             values = ", ".join([placeholder] * len(part))
             cursor.execute(f"{insert} {table} ({columns}) VALUES {values} {suffix}", params)
+
+
+def _null_by_default(f: Field) -> bool:
+    """The column is NULL unless given: nullable, with no default of its own in Python or in
+    the database."""
+    return (
+        f.null
+        and f.get_default() is None
+        and not getattr(f, "auto_now_add", False)
+        and f.db_default is NOT_PROVIDED
+    )
 
 
 # Coaches' digests

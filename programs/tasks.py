@@ -32,13 +32,17 @@ RETRY = {
 
 @shared_task(**RETRY)
 def sweep() -> dict:
-    """Hand out, in batches, every enrolment whose planned horizon runs short or that changed;
-    plan the coaches' digests that are due."""
+    """Ask for a planning task for each batch of enrolments whose planned horizon runs short
+    or that changed; plan the coaches' digests that are due."""
     started = timezone.now()
-    report = planning.sweep(started, hand_out=lambda ids: plan_enrolments.delay(ids))
+    report = planning.sweep(started, ask=plan_due_enrolments.delay)
     Heartbeat.record("sweep", started, timezone.now(), **vars(report))
     if report.examined:
-        log.info("sweep handed out %s enrolments in %s batches", report.examined, report.batches)
+        log.info(
+            "sweep found %s enrolments due; asked for %s planning tasks",
+            report.examined,
+            report.batches,
+        )
     return vars(report)
 
 
@@ -59,6 +63,17 @@ def plan_enrolments(ids: list[int]) -> dict:
     started = timezone.now()
     report = planning.plan_enrolments(ids, started)
     Heartbeat.record("plan", started, timezone.now(), enrolments=report.enrolments)
+    return {**vars(report), "broken": len(report.broken)}
+
+
+@shared_task(**RETRY)
+def plan_due_enrolments() -> dict:
+    """Claim a batch of the enrolments due for planning and plan their emails (the sweep asks
+    for one of these per batch)."""
+    started = timezone.now()
+    report = planning.plan_due(started)
+    if report.enrolments:  # one that found nothing left to claim planned nothing
+        Heartbeat.record("plan", started, timezone.now(), enrolments=report.enrolments)
     return {**vars(report), "broken": len(report.broken)}
 
 

@@ -241,9 +241,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Planning (programs.planning): enrolments per batch task, at most how many batches one sweep
-# hands out, how long before her 48-hour horizon runs out she is planned again, and how long a
-# handed-out batch is left alone before another sweep takes it.
+# Planning (programs.planning): enrolments per batch task, at most how many batch tasks one
+# sweep asks for, how long before her 48-hour horizon runs out she is planned again, and how
+# long a claimed batch is left alone before another task takes it.
 PLAN_BATCH = int(os.environ.get("PLAN_BATCH", "500"))
 PLAN_MAX_BATCHES_PER_SWEEP = int(os.environ.get("PLAN_MAX_BATCHES_PER_SWEEP", "400"))
 PLAN_LEAD_SECONDS = float(os.environ.get("PLAN_LEAD_SECONDS", str(12 * 3600)))

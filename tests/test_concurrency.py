@@ -196,31 +196,55 @@ def test_two_planners_at_once_create_each_row_once(make_enrolment, django_user_m
     assert set(planned) == planned_by_one_planner()
 
 
-def test_two_sweeps_at_once_hand_out_each_enrolment_once_and_create_each_row_once(
+def test_two_sweeps_at_once_and_their_tasks_plan_each_enrolment_once_and_create_each_row_once(
     make_enrolment, django_user_model
 ):
     copies(make_enrolment(), 299, django_user_model, prefix="s")
     start = threading.Barrier(2, timeout=TIMEOUT)
 
-    def sweeper() -> list[int]:
+    def sweeper() -> list[planning.PlanReport]:
         start.wait()
-        handed: list[int] = []
-
-        def plan(ids: list[int]) -> None:
-            handed.extend(ids)
-            planning.plan_enrolments(ids, NOW)
-
-        planning.sweep(NOW, hand_out=plan, batch_size=20)
-        return handed
+        asked: list[None] = []
+        planning.sweep(NOW, ask=lambda: asked.append(None), batch_size=20)
+        # Both sweeps counted everyone: half their tasks find nothing left to claim.
+        return [planning.plan_due(NOW, batch_size=20) for _ in asked]
 
     first, second = in_threads(sweeper, sweeper)
     planned = list(Notification.objects.values_list("enrolment_id", "kind", "key"))
+    counts = [sum(r.enrolments for r in reports) for reports in (first, second)]
     print(
-        f"{connection.vendor}: sweeps handed out {len(first)} and {len(second)} enrolments; "
-        f"{len(planned)} rows exist"
+        f"{connection.vendor}: the sweeps' tasks planned {counts[0]} and {counts[1]} "
+        f"enrolments; {len(planned)} rows exist"
     )
-    assert not set(first) & set(second)
-    assert sorted(first + second) == sorted(Enrolment.objects.values_list("pk", flat=True))
+    assert sum(counts) == 300  # each enrolment claimed and planned by one task only
+    assert set(Enrolment.objects.values_list("planned_until", flat=True)) == {
+        NOW + planning.HORIZON
+    }
+    assert len(planned) == len(set(planned))
+    assert set(planned) == planned_by_one_planner()
+
+
+def test_two_planning_tasks_at_once_claim_apart_and_create_each_row_once(
+    make_enrolment, django_user_model
+):
+    copies(make_enrolment(), 199, django_user_model, prefix="t")
+    start = threading.Barrier(2, timeout=TIMEOUT)
+
+    def worker() -> list[int]:
+        start.wait()
+        batches = []  # enrolments planned by each task, until one finds nothing to claim
+        while (report := planning.plan_due(NOW, batch_size=15)).enrolments:
+            batches.append(report.enrolments)
+        return batches
+
+    first, second = in_threads(worker, worker)
+    planned = list(Notification.objects.values_list("enrolment_id", "kind", "key"))
+    print(
+        f"{connection.vendor}: two tasks planned {sum(first)} and {sum(second)} enrolments in "
+        f"{len(first)} and {len(second)} batches"
+    )
+    assert sum(first) + sum(second) == 200
+    assert max(first + second) <= 15
     assert len(planned) == len(set(planned))
     assert set(planned) == planned_by_one_planner()
 

@@ -365,7 +365,7 @@ def test_a_reminder_due_seconds_after_a_resume_goes_out_on_time(
     assert late < timedelta(seconds=5), late
 
 
-def test_the_sweep_hands_batches_to_the_worker_and_everyone_is_planned(
+def test_the_sweep_asks_the_worker_to_plan_batches_and_everyone_is_planned(
     program: Program, worker: Worker, smtp: RecordingHandler
 ) -> None:
     now = timezone.now()
@@ -379,7 +379,7 @@ def test_the_sweep_hands_batches_to_the_worker_and_everyone_is_planned(
         lambda: "some enrolments were never planned. " + worker.describe(),
     )
     worker.wait_idle()
-    batches = worker.count("plan_enrolments", "succeeded", since=mark)
+    batches = worker.count("plan_due_enrolments", "succeeded", since=mark)
     planned = Notification.objects.filter(enrolment__user__email__startswith="swept").count()
     print(f"\nswept 60 enrolments: {batches} planning tasks, {planned} rows")
     assert planned >= 60

@@ -2,20 +2,25 @@
 any worker can take, completed programs leaving the sweep, and a broken enrolment that stops no
 one."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from programs import checkins, planning, reminders, safety, schedule, wakeups
+from programs import checkins, facts, planning, reminders, safety, schedule, tailoring, wakeups
 from programs.models import (
     Enrolment,
     Hold,
     Notification,
     Pause,
+    Prescription,
+    Program,
+    ProgramMove,
     SessionLog,
     StageOverride,
 )
@@ -204,13 +209,58 @@ def test_a_program_edit_marks_everyone_in_it(make_enrolment, program):
     assert set(Enrolment.objects.values_list("planned_until", flat=True)) == {None}
 
 
+# Her facts for a batch, loaded in one query per kind of row
+
+
+def test_a_batch_loaded_in_grouped_queries_has_the_facts_prefetching_gives(
+    make_enrolment, program, coach
+):
+    plain, paused, held, overridden, tailored, moved = make_many(make_enrolment, 6)
+    Pause.objects.create(enrolment=paused, started_at=NOW - timedelta(days=3))
+    Pause.objects.create(
+        enrolment=paused, started_at=NOW - timedelta(days=9), ended_at=NOW - timedelta(days=8)
+    )
+    Hold.objects.create(enrolment=held, tier=2, started_at=NOW - timedelta(days=1))
+    stages = list(program.stages.order_by("unlock_week"))
+    StageOverride.objects.create(
+        enrolment=overridden, stage=stages[2], action="open", created_at=NOW - timedelta(days=1)
+    )
+    StageOverride.objects.create(
+        enrolment=overridden, stage=stages[1], action="hold", created_at=NOW - timedelta(days=2)
+    )
+    old = Prescription.objects.filter(stage=stages[0]).first()
+    dose = replace(tailoring.Dose.of(old), reps=4)
+    tailoring.change(tailored, old, dose, coach, NOW - timedelta(days=1))
+    earlier = Program.objects.create(slug="earlier", name="Earlier", summary="", weeks=8)
+    ProgramMove.objects.create(
+        enrolment=moved, from_program=earlier, to_program=program, moved_at=NOW
+    )
+    SessionLog.objects.create(enrolment=plain, prescription=old, local_date=date(2026, 3, 3))
+    ids = [plain.pk, paused.pk, held.pk, overridden.pk, tailored.pk, moved.pk]
+
+    prefetched = list(facts.with_facts(Enrolment.objects.filter(pk__in=ids)).order_by("pk"))
+    expected = facts.recipients(prefetched, facts.specs_for(prefetched))[0]
+    batch = list(Enrolment.objects.filter(pk__in=ids).select_related("program").order_by("pk"))
+    with CaptureQueriesContext(connection) as captured:
+        related = facts.related_for(ids)
+    assert len(captured) == 5  # one a kind of row, however many enrolments
+    grouped = facts.recipients(batch, facts.specs_for(batch, related), related)[0]
+    assert grouped == expected
+    assert [len(r.facts.pauses) for r in grouped.values()] == [0, 2, 0, 0, 0, 0]
+    assert grouped[moved.pk].facts.earlier and grouped[tailored.pk].facts.changes
+    assert grouped[held.pk].facts.holds and grouped[overridden.pk].facts.override_times
+
+
 # The sweep
 
 
-def swept(now, **kwargs):
-    handed: list[list[int]] = []
-    report = planning.sweep(now, hand_out=handed.append, **kwargs)
-    return report, handed
+def swept(now, batch_size=None, **kwargs):
+    """A sweep at `now`, then each planning task it asked for claiming its batch (and dying
+    before it plans it): the sweep's report, and the batches claimed."""
+    asked: list[datetime] = []
+    report = planning.sweep(now, ask=lambda: asked.append(now), batch_size=batch_size, **kwargs)
+    claimed = [planning.claim_due(now, batch_size or settings.PLAN_BATCH) for _ in asked]
+    return report, [ids for ids in claimed if ids]
 
 
 def test_the_sweep_passes_by_whoever_is_planned_far_enough_ahead(make_enrolment):
@@ -246,15 +296,57 @@ def test_the_sweep_hands_out_bounded_batches(make_enrolment):
     assert len({pk for batch in handed + rest for pk in batch}) == 7
 
 
-def test_a_batch_handed_out_is_not_handed_out_again_until_its_lease_runs_out(
-    make_enrolment, settings
-):
+def test_the_sweep_counts_no_further_than_it_may_ask_for(make_enrolment):
+    make_many(make_enrolment, 7)
+    report, handed = swept(NOW, batch_size=3, max_batches=2)
+    assert (report.examined, report.batches) == (6, 2)
+
+
+def test_the_sweep_claims_nothing_itself(make_enrolment):
+    make_many(make_enrolment, 5)
+    asked: list[None] = []
+    report = planning.sweep(NOW, ask=lambda: asked.append(None), batch_size=2)
+    assert (report.examined, report.batches, len(asked)) == (5, 3, 3)
+    assert set(Enrolment.objects.values_list("planned_until", flat=True)) == {None}
+
+
+def test_the_sweep_queries_do_not_grow_with_what_is_due(make_enrolment):
+    def queries_with(due):
+        Enrolment.objects.update(planned_until=NOW + planning.HORIZON)
+        Enrolment.objects.filter(pk__in=pks[:due]).update(planned_until=None)
+        with CaptureQueriesContext(connection) as captured:
+            report = planning.sweep(NOW, ask=lambda: None, batch_size=2)
+        assert report.examined == due
+        return len(captured)
+
+    pks = [e.pk for e in make_many(make_enrolment, 9)]
+    assert queries_with(0) == queries_with(1) == queries_with(9)
+
+
+def test_a_planning_task_claims_its_own_batch_and_plans_it(make_enrolment):
+    enrolments = make_many(make_enrolment, 5)
+    first = planning.plan_due(NOW, batch_size=3)
+    second = planning.plan_due(NOW, batch_size=3)
+    assert (first.enrolments, second.enrolments) == (3, 2)
+    assert set(Enrolment.objects.values_list("planned_until", flat=True)) == {
+        NOW + planning.HORIZON
+    }
+    assert all(session_rows(e) for e in enrolments)
+    with CaptureQueriesContext(connection) as captured:
+        nothing_left = planning.plan_due(NOW, batch_size=3)
+    assert (nothing_left.enrolments, nothing_left.batches) == (0, 0)
+    assert len(captured) <= 3  # the claim alone, in its transaction
+
+
+def test_a_batch_claimed_is_not_claimed_again_until_its_lease_runs_out(make_enrolment, settings):
     settings.PLAN_CLAIM_SECONDS = 300
-    make_many(make_enrolment, 3)
-    first = swept(NOW)[0].examined
-    again = swept(NOW + timedelta(minutes=1))[0].examined
-    after_lease = swept(NOW + timedelta(minutes=6))[0].examined
-    assert (first, again, after_lease) == (3, 0, 3)
+    pks = sorted(e.pk for e in make_many(make_enrolment, 3))
+    first = swept(NOW)  # its task died before planning the batch
+    again = swept(NOW + timedelta(minutes=1))
+    after_lease = swept(NOW + timedelta(minutes=6))
+    assert (first[0].examined, again[0].examined, after_lease[0].examined) == (3, 0, 3)
+    claimed = [[sorted(batch) for batch in handed] for _, handed in (first, again, after_lease)]
+    assert claimed == [[pks], [], [pks]]
 
 
 def test_the_sweep_queries_do_not_grow_with_the_population(make_enrolment):

@@ -174,7 +174,7 @@ def test_the_page_shows_the_heartbeats(client, staff, now):
     client.force_login(staff)
     page = client.get(reverse("status")).content.decode()
     assert "2026-03-10 08:59:30 UTC</time>, 30 seconds ago, took 2.5 s" in page
-    assert "handed out 12 enrolments in 1 batch<" in page
+    assert "found 12 enrolments due, asked for 1 planning task<" in page
     assert "2026-03-10 08:59:56 UTC</time>, 4 seconds ago" in page
 
 

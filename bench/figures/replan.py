@@ -1,7 +1,8 @@
 """
 2. A full re-plan of everyone: every current enrolment marked for planning (as a change to the
-program does), then one run of the real `sweep` task on a real worker with 2 processes, which
-hands the batches out to itself; timed until every one of them has been planned.
+program does), then one run of the real `sweep` task on a real worker with 2 processes: it asks
+for a planning task per batch, each of which claims its own batch and plans it; timed until
+every one of them has been planned.
 
 The anchor is the same work in one process: a sample planned in-process, scaled to N.
 """
@@ -63,7 +64,7 @@ def measure(ctx: Context) -> None:
     failed = ctx.current(ctx.main).filter(broken).count()
     ctx.facts["plan_rate"] = n / seconds
     times = task_times(worker, mark)
-    batches = times.get("plan_enrolments", [])
+    batches = times.get("plan_due_enrolments", [])
     sweeps = times.get("sweep", [])
     per_batch = statistics.mean(batches) if batches else 0.0
 
@@ -77,12 +78,12 @@ def measure(ctx: Context) -> None:
         limited_by=(
             f"CPU: each enrolment's 48 hours worked out in Python (reminders.plan over "
             f"schedule.snapshot), {per_enrolment * 1000:.2f} ms each in one process alone; on "
-            f"the worker a batch of {settings.PLAN_BATCH} took {per_batch:.2f} s "
-            f"({per_batch / settings.PLAN_BATCH * 1000:.2f} ms each), its 2 processes sharing "
-            "2 cores with the database"
+            f"the worker a batch of {settings.PLAN_BATCH}, claimed by its own task, took "
+            f"{per_batch:.2f} s ({per_batch / settings.PLAN_BATCH * 1000:.2f} ms each), its 2 "
+            "processes sharing 2 cores with the database"
             + (
-                f", and the sweep task held one of them {sweeps[0]:.1f} s to claim and hand "
-                f"out {len(batches)} batches"
+                f"; the sweep task took {sweeps[0]:.2f} s to count them and ask for "
+                f"{len(batches)} such tasks"
                 if sweeps
                 else ""
             )

@@ -5,8 +5,9 @@ In steady state every enrolment was planned at some moment of the last (horizon 
 planned again once fewer than `PLAN_LEAD_SECONDS` of her horizon are left; so her
 `planned_until` lies anywhere in (now + lead, now + horizon]. The population is built that way
 (evenly spread over that window, in random order), then the sweep runs as beat runs it, once
-per interval of simulated time, handing its batches to a collector instead of the workers; the
-collected enrolments are then given the 48-hour horizon the workers' planning would give them.
+per interval of simulated time; the planning tasks it asks for claim their batches here instead
+of on the workers, and the claimed enrolments are then given the 48-hour horizon the workers'
+planning would give them.
 """
 
 from __future__ import annotations
@@ -45,11 +46,14 @@ def measure(ctx: Context) -> None:
     examined, seconds = [], []
     for k in range(1, SWEEPS + 1):
         now = ctx.t0 + k * step
-        collected: list[int] = []
         started = time.perf_counter()
-        report = planning.sweep(now, hand_out=collected.extend)
+        report = planning.sweep(now, ask=lambda: None)
         seconds.append(time.perf_counter() - started)
         examined.append(report.examined)
+        # What the tasks it asked for then do, each claiming a batch.
+        collected = [
+            pk for _ in range(report.batches) for pk in planning.claim_due(now, settings.PLAN_BATCH)
+        ]
         # What the workers' planning would then do to them: a horizon 48 hours ahead.
         for offset in range(0, len(collected), 500):
             Enrolment.objects.filter(pk__in=collected[offset : offset + 500]).update(
@@ -58,9 +62,9 @@ def measure(ctx: Context) -> None:
     # Queries: once with nothing due (at t0 every horizon reaches past the lead), once at the
     # next interval.
     with CaptureQueriesContext(connection) as idle:
-        planning.sweep(ctx.t0, hand_out=lambda ids: None)
+        planning.sweep(ctx.t0, ask=lambda: None)
     with CaptureQueriesContext(connection) as queries:
-        report = planning.sweep(ctx.t0 + (SWEEPS + 1) * step, hand_out=lambda ids: None)
+        report = planning.sweep(ctx.t0 + (SWEEPS + 1) * step, ask=lambda: None)
     per_batch = (len(queries) - len(idle)) / report.batches if report.batches else 0
 
     # The anchor for its time: reading every enrolment once, as a sweep without the index would.
@@ -92,7 +96,8 @@ def measure(ctx: Context) -> None:
         anchor_label="COUNT(*) over all current enrolments",
         limited_by=(
             "round trips: a fixed number of indexed queries per sweep (the coaches' digests, "
-            "then one claim per batch), whatever N is"
+            "then a count of what is due, bounded by what one sweep may ask for), whatever N "
+            "is; each planning task it asks for claims its own batch"
         ),
     )
     ctx.fig("sweep_queries").set(
@@ -100,8 +105,9 @@ def measure(ctx: Context) -> None:
         anchor=len(idle),
         anchor_label="a sweep with nothing due",
         limited_by=(
-            f"{len(idle)} queries whatever is due (the coaches' digests, the last, empty claim) "
-            f"plus {per_batch:g} per batch handed out ({report.batches} here); none grows with N"
+            f"{len(idle)} queries with nothing due (the coaches' digests, the count of what "
+            f"is due) plus {per_batch:g} per planning task asked for ({report.batches} here): "
+            "the tasks claim their own batches; none grows with N"
         ),
     )
     ctx.facts["sweep_seconds"] = statistics.median(seconds)
