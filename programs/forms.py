@@ -392,11 +392,27 @@ class MessageForm(forms.Form):
     )
 
 
+class ChosenClientsField(forms.ModelMultipleChoiceField):
+    """Clients chosen by id among `queryset`. An id no database column could hold is refused
+    like any id that is not one of them, before it reaches the database."""
+
+    def clean(self, value):
+        if isinstance(value, list | tuple):
+            for pk in value:
+                if not (isinstance(pk, str) and pk.isdigit() and int(pk) < 2**63):
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": pk},
+                    )
+        return super().clean(value)
+
+
 class BulkPauseForm(forms.Form):
     """Clients chosen on the dashboard, all of them the coach's own (`enrolments`): one that
     is not refuses the whole form, so nothing is paused."""
 
-    clients = forms.ModelMultipleChoiceField(
+    clients = ChosenClientsField(
         queryset=Enrolment.objects.none(),
         error_messages={
             "required": "Choose the clients to pause.",
@@ -414,7 +430,7 @@ class BulkMessageForm(MessageForm):
     """One message for each client chosen on the dashboard, all of them the coach's own
     (`enrolments`): one that is not refuses the whole form, so nothing is sent."""
 
-    clients = forms.ModelMultipleChoiceField(
+    clients = ChosenClientsField(
         queryset=Enrolment.objects.none(),
         error_messages={
             "required": "Choose the clients to message.",

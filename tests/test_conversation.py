@@ -638,6 +638,8 @@ def test_bulk_message_to_nobody_who_can_read_it_says_so(clients_of, coach):
     [
         ({"text": "Hi"}, "Choose the clients to message."),
         ({"clients": ["AMY"], "text": "Hi"}, "One of the chosen clients is not yours."),
+        ({"clients": [str(2**64)], "text": "Hi"}, "One of the chosen clients is not yours."),
+        ({"clients": ["-1"], "text": "Hi"}, "One of the chosen clients is not yours."),
         ({"text": ""}, "Choose the clients to message."),
         ("no text", "Write a message to send."),
         ("too long", "A message can be at most 4000 characters"),
