@@ -22,20 +22,21 @@ log = logging.getLogger(__name__)
 
 def standings(enrolment_ids: Iterable[int], now: datetime) -> Iterator[tuple[int, Standing]]:
     """Each enrolment's standing at `now`, computed from scratch in a fixed number of queries."""
-    batch = list(facts.with_facts(Enrolment.objects.filter(pk__in=list(enrolment_ids))))
+    batch = list(Enrolment.objects.filter(pk__in=list(enrolment_ids)).select_related("program"))
     if not batch:
         return
     ids = [e.pk for e in batch]
-    specs = facts.specs_for(batch)
+    related = facts.related_for(ids)
+    specs = facts.specs_for(batch, related)
     logs, pains, guided = clients.histories(ids)
     for e in batch:
         try:
             found = standing.compute(
-                e.facts(specs),
+                e.facts(specs, related[e.pk]),
                 now,
                 logs[e.pk],
                 pains[e.pk],
-                urgent=clients.urgent_hold(e),
+                urgent=clients.urgent_hold(related[e.pk].holds),
                 guided=guided[e.pk],
             )
         except Exception:  # her row alone shows the problem

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from programs.models import (
     Enrolment,
     GuidedExercise,
     GuidedSession,
+    Hold,
     Notification,
     SessionLog,
 )
@@ -92,9 +94,9 @@ def guided_results(ids) -> dict[int, list[coaching.GuidedResult]]:
     return results
 
 
-def urgent_hold(enrolment: Enrolment) -> bool:
-    """Her open hold, if any, is urgent (tier 2); reads the prefetched holds."""
-    return any(h.is_open and h.tier == safety.Tier.URGENT for h in enrolment.holds.all())
+def urgent_hold(holds: Iterable[Hold]) -> bool:
+    """Her open hold among `holds`, if any, is urgent (tier 2)."""
+    return any(h.is_open and h.tier == safety.Tier.URGENT for h in holds)
 
 
 def _client(e: Enrolment, specs, now, logs, pains, failing, guided) -> coaching.Client:
@@ -105,7 +107,7 @@ def _client(e: Enrolment, specs, now, logs, pains, failing, guided) -> coaching.
             logs[e.pk],
             pains[e.pk],
             failing.get(e.pk, 0),
-            urgent=urgent_hold(e),
+            urgent=urgent_hold(e.holds.all()),
             guided=guided[e.pk],
         )
     except Exception:  # her row alone shows the problem; the rest of the page is unaffected

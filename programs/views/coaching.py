@@ -96,7 +96,7 @@ def client(request, pk):
         logs,
         pains,
         failing,
-        clients.urgent_hold(enrolment),
+        clients.urgent_hold(enrolment.holds.all()),
         guided=[
             coaching.GuidedResult(g.local_date, bool(g.too_hard), g.pain_after)
             for g in reversed(guided)
