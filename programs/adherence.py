@@ -148,8 +148,14 @@ def weekly(
     return tallies
 
 
+LAST_DAYS = 7  # the coach's "last 7 days"
+
+
 def last_days(
-    facts: schedule.EnrolmentFacts, logs: list[tuple[int, date]], now: datetime, days: int = 7
+    facts: schedule.EnrolmentFacts,
+    logs: list[tuple[int, date]],
+    now: datetime,
+    days: int = LAST_DAYS,
 ) -> WeekTally:
     """The last `days` local days (today included) against what was on her list each day; in
     her first days, only the days since she started."""

@@ -2,13 +2,16 @@
 Each client's stored dashboard row (`ClientStatus`), kept current: `refresh` loads, computes
 (`programs.standing`) and saves rows in a fixed number of queries, called by the model layer's
 receivers (`programs.effects`) on every event that can change a row, in the same transaction;
-`roll_over` recomputes, in batches, only the rows whose `rolls_over_at` has come.
+`roll_over` recomputes, in batches, only the rows whose `rolls_over_at` has come. A row
+settles for good, out of the roll-over, a week after her program ended, or once she left: the
+roll-over's work follows the women whose programs run, however many have finished.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import transaction
@@ -30,10 +33,13 @@ def standings(enrolment_ids: Iterable[int], now: datetime) -> Iterator[tuple[int
     specs = facts.specs_for(batch, related)
     logs, pains, guided = clients.histories(ids)
     for e in batch:
+        # A woman who left keeps the row she had when she left: her program no longer runs.
+        left = e.status == Enrolment.Status.WITHDRAWN
+        at = min(now, e.withdrawn_at or now) if left else now
         try:
             found = standing.compute(
                 e.facts(specs, related[e.pk]),
-                now,
+                at,
                 logs[e.pk],
                 pains[e.pk],
                 urgent=clients.urgent_hold(related[e.pk].holds),
@@ -42,6 +48,8 @@ def standings(enrolment_ids: Iterable[int], now: datetime) -> Iterator[tuple[int
         except Exception:  # her row alone shows the problem
             log.warning("enrolment %s cannot be read by the schedule", e.pk, exc_info=True)
             found = standing.unreadable(e.program.weeks, now, pains[e.pk])
+        if left:
+            found = replace(found, rolls_over_at=None)
         yield e.pk, found
 
 

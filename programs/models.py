@@ -848,7 +848,12 @@ class ClientStatus(models.Model):
     )
     computed_at = models.DateTimeField()
     local_date = models.DateField(help_text="Her local date when it was computed.")
-    rolls_over_at = models.DateTimeField(help_text="When time alone changes it next (UTC).")
+    rolls_over_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When time alone changes it next (UTC); empty once it changes nothing more "
+        "(a week after her program ended, or once she left).",
+    )
     week = models.PositiveSmallIntegerField()
     started = models.BooleanField()
     finished = models.BooleanField()

@@ -489,6 +489,15 @@ def week_dates(facts: EnrolmentFacts, week: int, today: date) -> tuple[date, dat
     return start, end
 
 
+def finished_on(facts: EnrolmentFacts, today: date) -> date | None:
+    """The local date her program finished (its first date past the last program day), if it
+    had by `today`."""
+    total = 7 * facts.weeks
+    if program_day_on(facts, today) < total:
+        return None
+    return _first_date_with_program_day(facts, total, today)
+
+
 def _first_date_with_program_day(facts: EnrolmentFacts, program_day: int, today: date) -> date:
     # Program days only advance, by at most one a local day, so this walk is short:
     # start at the earliest possible date and step forward past the days that stood still.

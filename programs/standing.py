@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from programs import coaching, schedule
+from programs import adherence, coaching, schedule
 from programs.coaching import Flag
 from programs.roles import NEUTRAL_FLAGS
 
@@ -54,7 +54,8 @@ class Standing:
     """Her dashboard row as plain values, as it stands at one instant."""
 
     local_date: date  # her local date at that instant
-    rolls_over_at: datetime  # the next instant it changes without an event (UTC)
+    # The next instant it changes without an event (UTC); None once time alone changes nothing.
+    rolls_over_at: datetime | None
     week: int
     started: bool
     finished: bool
@@ -75,22 +76,48 @@ def percent(done: int, expected: int) -> int:
     return round(100 * done / expected) if expected else 0
 
 
-def next_change(facts: schedule.EnrolmentFacts, now: datetime) -> datetime:
+def next_change(
+    facts: schedule.EnrolmentFacts, now: datetime, settled: date | None = None
+) -> datetime | None:
     """The first instant after `now` at which her standing may change with no new event: her
     next local midnight, or sooner an instant already in her facts (a pause, hold, override,
-    tailoring, move or clearance stamped ahead, the end of 6 weeks after birth)."""
+    tailoring, move or clearance stamped ahead, the end of 6 weeks after birth). None from the
+    local date `settled` on, once no such instant is ahead: time alone changes nothing more."""
     today = now.astimezone(facts.tz).date()
-    midnight = schedule.local_midnight(today + timedelta(days=1), facts.tz)
-    if midnight <= now:  # in an hour repeated across midnight (clocks back at 00:00)
-        midnight = schedule.local_midnight(today + timedelta(days=2), facts.tz)
-    candidates = [midnight]
     instants = [facts.cleared_at, schedule.loaded_from(facts)]
     for interval in facts.pauses + facts.holds:
         instants += [interval.start, interval.end]
     instants += [at for _, at in facts.override_times]
     instants += [c.since for c in facts.changes] + [era.until for era in facts.earlier]
-    candidates += [at for at in instants if at is not None and at > now]
-    return min(candidates)
+    ahead = [at for at in instants if at is not None and at > now]
+    if settled is not None and today >= settled and not ahead:
+        return None
+    midnight = schedule.local_midnight(today + timedelta(days=1), facts.tz)
+    if midnight <= now:  # in an hour repeated across midnight (clocks back at 00:00)
+        midnight = schedule.local_midnight(today + timedelta(days=2), facts.tz)
+    return min([midnight, *ahead])
+
+
+def settles_on(
+    facts: schedule.EnrolmentFacts,
+    now: datetime,
+    last_activity: date | None,
+    guided: Sequence[coaching.GuidedResult] = (),
+) -> date | None:
+    """The local date from which time alone no longer changes her row, once her program has
+    finished: her last 7 days then hold none of her program or her sessions, and her last
+    guided session's strain flag has run out. None while her program runs."""
+    current = schedule.program_at(facts, now)
+    ended = schedule.finished_on(current, now.astimezone(facts.tz).date())
+    if ended is None:
+        return None
+    window = timedelta(days=adherence.LAST_DAYS)
+    dates = [ended + window]
+    if last_activity is not None:
+        dates.append(last_activity + window)
+    if guided:
+        dates.append(guided[-1].day + timedelta(days=coaching.STRAIN_DAYS))
+    return max(dates)
 
 
 def compute(
@@ -106,7 +133,7 @@ def compute(
     snap = client.snapshot
     return Standing(
         local_date=snap.today,
-        rolls_over_at=next_change(facts, now),
+        rolls_over_at=next_change(facts, now, settles_on(facts, now, client.last_activity, guided)),
         week=snap.week,
         started=snap.started,
         finished=snap.finished,

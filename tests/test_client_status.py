@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from programs import client_status, schedule, sessions, standing, tailoring, tasks
-from programs.coaching import Flag
+from programs.coaching import Flag, GuidedResult
 from programs.models import (
     CheckIn,
     ClientStatus,
@@ -221,6 +221,41 @@ def test_a_program_change_leaves_its_rows_for_the_roll_over(her, now, program):
     assert row(her).rolls_over_at == at("2026-03-11 00:00")
 
 
+# Settling: time alone changes nothing more
+
+
+def test_a_settled_row_has_no_next_change_unless_an_instant_is_ahead():
+    london = ZoneInfo("Europe/London")
+    settled = date(2026, 4, 20)
+    assert standing.next_change(facts(), at("2026-04-19 12:00", "Europe/London"), settled) == (
+        at("2026-04-20 00:00", "Europe/London")
+    )
+    assert standing.next_change(facts(), at("2026-04-20 00:00", "Europe/London"), settled) is None
+    pause = schedule.Interval(datetime(2026, 4, 25, tzinfo=london), None)
+    ahead = facts(pauses=(pause,))
+    assert standing.next_change(ahead, at("2026-04-21 12:00", "Europe/London"), settled) == (
+        at("2026-04-22 00:00", "Europe/London")
+    )
+
+
+@pytest.mark.parametrize(
+    "now, last_activity, guided, settles",
+    [
+        # Six weeks from Monday 2 March end on Monday 13 April.
+        ("2026-04-12 23:59", None, (), None),  # still running
+        ("2026-04-13 00:00", None, (), date(2026, 4, 20)),  # her last 7 days hold none of it
+        ("2026-04-13 00:00", date(2026, 4, 16), (), date(2026, 4, 23)),  # a session after it
+        ("2026-04-13 00:00", None, (date(2026, 4, 22),), date(2026, 4, 29)),  # strain runs out
+    ],
+)
+def test_her_row_settles_a_week_after_her_program_and_her_last_session(
+    now, last_activity, guided, settles
+):
+    results = [GuidedResult(day, True, None) for day in guided]
+    when = at(now, "Europe/London")
+    assert standing.settles_on(facts(), when, last_activity, results) == settles
+
+
 # The roll-over
 
 
@@ -249,6 +284,29 @@ def test_her_week_turns_at_her_midnight(her, clock):
     monday = clock("2026-03-16 00:00", "Europe/London")
     assert client_status.roll_over(monday, 10, 10) == (1, 1)
     assert row(her).week == 3
+
+
+def test_a_finished_program_leaves_the_roll_over_a_week_after_it_ended(her, clock):
+    ended = her.start_date + timedelta(weeks=her.program.weeks)
+    day = ended + timedelta(days=6)
+    client_status.roll_over(clock(f"{day} 00:01", "Europe/London"), 10, 10)
+    assert row(her).finished and row(her).rolls_over_at is not None
+    settled = clock(f"{ended + timedelta(days=7)} 00:01", "Europe/London")
+    assert client_status.roll_over(settled, 10, 10) == (1, 1)
+    assert row(her).rolls_over_at is None
+    later = clock(f"{ended + timedelta(days=90)} 12:00", "Europe/London")
+    assert client_status.roll_over(later, 10, 10) == (0, 0)
+    # What the dashboard shows is what it would compute now; only the date it was for differs.
+    assert {**stored(her), "local_date": None} == {**from_scratch(her, later), "local_date": None}
+
+
+def test_a_woman_who_left_keeps_the_row_she_had_and_leaves_the_roll_over(her, clock):
+    left = clock("2026-03-10 09:00", "Europe/London")  # week 2
+    her.withdraw(left)
+    assert row(her).week == 2 and row(her).rolls_over_at is None
+    later = clock("2026-04-02 09:00", "Europe/London")
+    assert client_status.roll_over(later, 10, 10) == (0, 0)
+    assert from_scratch(her, later)["week"] == 2
 
 
 def test_the_task_rolls_over_and_records_a_heartbeat(her, clock):
@@ -317,6 +375,7 @@ EVENTS = st.one_of(
     st.tuples(st.just("release")),
     st.tuples(st.just("pause")),
     st.tuples(st.just("resume")),
+    st.tuples(st.just("withdraw")),
     st.tuples(st.just("guided"), st.booleans(), st.none() | st.integers(0, 10)),
     st.tuples(st.just("time"), st.integers(1, 40 * 60)),  # minutes
     st.tuples(st.just("midnight"), st.integers(0, 90)),  # minutes past her next midnight
@@ -385,6 +444,8 @@ def happen(event, enrolment, now, coach):
         enrolment.pause(now)
     elif kind == "resume" and enrolment.status == Enrolment.Status.PAUSED:
         enrolment.resume(now)
+    elif kind == "withdraw" and enrolment.is_current:
+        enrolment.withdraw(now)
     elif kind == "guided":
         too_hard, pain_after = args
         felt = "too_hard" if too_hard else "right"
@@ -439,7 +500,8 @@ def test_the_stored_row_always_equals_the_row_computed_from_scratch(
                 time_machine.move_to(now, tick=False)
             else:
                 happen(event, Enrolment.objects.get(pk=enrolment.pk), now, coach)
-            if row(enrolment).rolls_over_at > now:  # not due: it must still be right
+            due = row(enrolment).rolls_over_at
+            if due is None or due > now:  # not due: it must still be right
                 assert stored(enrolment) == from_scratch(enrolment, now), event
         client_status.roll_over(now, 50, 5)
         assert stored(enrolment) == from_scratch(enrolment, now)
