@@ -262,6 +262,17 @@ class Prescription(models.Model):
     @property
     def dose(self) -> str:
         """The prescription in words: "2 × 10 reps, hold 5 s, each side"."""
+        return ", ".join([self.amount, self.note] if self.note else [self.amount])
+
+    @property
+    def emailed_dose(self) -> str:
+        """The dose as her emails give it. A note her coach wrote for her alone may say why
+        (her pain, her scar): it stays behind the login, on her Today page."""
+        return self.amount if self.enrolment_id else self.dose
+
+    @property
+    def amount(self) -> str:
+        """Sets, reps and hold, without the note: "2 × 10 reps, hold 5 s"."""
         parts = []
         if self.reps is not None:
             parts.append(
@@ -272,8 +283,6 @@ class Prescription(models.Model):
         else:
             hold = _duration(self.hold_seconds or 0)
             parts.append(f"{self.sets} × {hold}" if self.sets > 1 else hold)
-        if self.note:
-            parts.append(self.note)
         return ", ".join(parts)
 
     @property

@@ -155,6 +155,42 @@ def test_her_session_email_lists_the_tailored_exercises(as_coach, enrolment, clo
     assert "Breathing 1" not in email.body and "Breathing 2" not in email.body
 
 
+def trained_yesterday(enrolment):
+    """So that her morning email is the session's, not a nudge."""
+    SessionLog.objects.create(
+        enrolment=enrolment, prescription=prescription("breathing"), local_date=date(2026, 3, 10)
+    )
+
+
+def test_her_coachs_note_stays_out_of_her_email_and_shows_on_today(
+    as_coach, enrolment, clock, client, user
+):
+    clock("2026-03-10 21:00", "Europe/London")
+    old = prescription("deep-core")
+    note = "gentler while your scar is sore"
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6, note=note))
+    trained_yesterday(enrolment)
+    planning.plan_all(clock("2026-03-11 07:00", "Europe/London"))
+    sent_at = clock("2026-03-11 08:00", "Europe/London") + timedelta(seconds=30)
+    delivery.send_due(clock=lambda: sent_at)
+    [email] = [m for m in mail.outbox if m.subject == "Today's exercises"]
+    assert f"{old.exercise.name}: 6 reps" in email.body
+    assert note not in email.body and note not in email.alternatives[0][0]
+    client.force_login(user)
+    assert note in client.get(reverse("today", args=[enrolment.pk])).content.decode()
+
+
+def test_the_programs_own_note_is_in_her_email(as_coach, enrolment, clock):
+    clock("2026-03-11 07:00", "Europe/London")
+    Prescription.objects.filter(pk=prescription("deep-core").pk).update(note="each side")
+    trained_yesterday(enrolment)
+    planning.plan_all(clock("2026-03-11 07:00", "Europe/London"))
+    sent_at = clock("2026-03-11 08:00", "Europe/London") + timedelta(seconds=30)
+    delivery.send_due(clock=lambda: sent_at)
+    [email] = [m for m in mail.outbox if m.subject == "Today's exercises"]
+    assert "each side" in email.body
+
+
 # Swap, add, remove
 
 
