@@ -974,8 +974,9 @@ class Tailoring(models.Model):
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="tailorings")
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=6, choices=Kind)
+    # Protected: deleting the program's exercise would silently undo her coach's change.
     replaces = models.ForeignKey(
-        Prescription, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Prescription, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     prescription = models.ForeignKey(
         Prescription, on_delete=models.CASCADE, null=True, blank=True, related_name="+"

@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.urls import reverse
 
 from programs import delivery, planning, roles, tailoring
@@ -567,3 +568,19 @@ def test_loading_tailored_clients_for_the_digest_takes_no_query_per_client(
         tailoring.change(other, old, replace(tailoring.Dose.of(old), reps=5), coach, timezone.now())
         tailoring.remove(other, prescription("breathing"), coach, timezone.now())
     assert queries() == few
+
+
+def test_the_programs_exercise_her_coach_replaced_cannot_be_deleted(as_coach, enrolment):
+    old = prescription("deep-core")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6))
+    with pytest.raises(ProtectedError):
+        old.delete()
+    assert Tailoring.objects.filter(replaces=old).exists()
+
+
+def test_deleting_her_enrolment_takes_her_tailorings_with_it(as_coach, enrolment):
+    old = prescription("deep-core")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6))
+    enrolment.delete()
+    assert not Tailoring.objects.exists()
+    assert Prescription.objects.filter(pk=old.pk).exists()
