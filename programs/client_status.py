@@ -15,9 +15,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from programs import clients, facts, standing
-from programs.models import ClientStatus, Enrolment
+from programs.models import ClientStatus, Enrolment, Notification
 from programs.standing import Standing
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,14 @@ def standings(enrolment_ids: Iterable[int], now: datetime) -> Iterator[tuple[int
         if left:
             found = replace(found, rolls_over_at=None)
         yield e.pk, found
+
+
+def failing() -> Exists:
+    """Whether her reminders are failing, of each enrolment: the outbox's state, not hers, so
+    read live rather than stored on her row."""
+    return Exists(
+        Notification.objects.filter(enrolment=OuterRef("pk"), status=Notification.Status.FAILED)
+    )
 
 
 def refresh(enrolment_ids: Iterable[int], now: datetime) -> int:

@@ -28,9 +28,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
-from programs import clients, coaching, notifications, roles, schedule
+from programs import client_status, coaching, notifications, roles, schedule, standing
 from programs.models import CoachProfile, Enrolment
 
 # Pure parts
@@ -116,7 +116,16 @@ def summaries(coach_ids: Iterable[int], now: datetime) -> dict[int, Summary]:
         return {}
     wanting = [p.user_id for p in profiles().filter(user_id__in=coach_ids) if wants_digest(p)]
     own_clients = Enrolment.objects.filter(coach_id__in=wanting, status__in=Enrolment.FOLLOWED)
+    # Her clients' stored dashboard rows say it, as her dashboard does. One the roll-over has
+    # not reached yet, or not built, is brought up to date first.
+    behind = own_clients.filter(Q(standing__isnull=True) | Q(standing__rolls_over_at__lte=now))
+    if stale := list(behind.values_list("pk", flat=True)):
+        client_status.refresh(stale, now)
+    columns = [f"standing__{flag}" for flag in standing.STORED_FLAGS]
     flags: dict[int, list[tuple[coaching.Flag, ...]]] = defaultdict(list)
-    for row in clients.load(own_clients, now):
-        flags[row.enrolment.coach_id].append(row.client.flags)
+    for coach_id, failing, *stored in own_clients.annotate(
+        failing=client_status.failing()
+    ).values_list("coach_id", "failing", *columns):
+        raised = [flag for flag, up in zip(standing.STORED_FLAGS, stored, strict=True) if up]
+        flags[coach_id].append((*raised, coaching.Flag.FAILING) if failing else tuple(raised))
     return {coach_id: summarise(flags[coach_id]) for coach_id in wanting}

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from programs import coaching, delivery, digests, notifications, planning, roles, safety
-from programs.models import CoachProfile, Hold, Notification, SessionLog
+from programs.models import ClientStatus, CoachProfile, Hold, Notification, SessionLog
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -372,3 +372,30 @@ def test_digest_times_are_one_a_local_day():
         ("2026-03-05", datetime(2026, 3, 4, 19, 0, tzinfo=UTC)),
         ("2026-03-06", datetime(2026, 3, 5, 19, 0, tzinfo=UTC)),
     ]
+
+
+def test_it_says_what_her_dashboard_shows_brought_up_to_date(coach, make_enrolment, clock):
+    # Planned and stored on her start day; by the digest, days without a session have passed
+    # with no event, and the roll-over has not reached her row yet.
+    clock("2026-03-02 09:00", "Europe/London")
+    enrolment = make_enrolment(coach=coach)
+    status = ClientStatus.objects.get(pk=enrolment.pk)
+    assert not status.idle and status.rolls_over_at < DUE
+    clock("2026-03-11 07:30", "UTC")
+    summary = digests.summaries([coach.pk], datetime(2026, 3, 11, 7, 30, tzinfo=UTC))
+    assert dict(summary[coach.pk].by_flag) == {coaching.Flag.IDLE: 1}
+    assert ClientStatus.objects.get(pk=enrolment.pk).idle
+
+
+def test_its_queries_do_not_grow_with_her_clients(coach, make_client):
+    make_client("a@example.com")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            digests.summaries([coach.pk], timezone.now())
+        return len(captured)
+
+    few = queries()
+    for name in ("b", "c", "d"):
+        hold(make_client(f"{name}@example.com"))
+    assert queries() == few

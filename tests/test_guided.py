@@ -8,10 +8,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from programs import adherence, clients, coaching
+from programs import adherence, coaching
 from programs.coaching import Flag, GuidedResult, strained
 from programs.forms import GuidedSessionForm
-from programs.models import Enrolment, GuidedExercise, GuidedSession, Prescription, SessionLog
+from programs.models import (
+    ClientStatus,
+    Enrolment,
+    GuidedExercise,
+    GuidedSession,
+    Prescription,
+    SessionLog,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -199,8 +206,7 @@ def test_too_hard_flags_her_for_her_coach(member, client, coach, enrolment):
     page = coach_page(client, coach, enrolment)
     assert LABEL in page
     assert "Breathing 1: done, too hard" in page
-    rows = clients.load(Enrolment.objects.filter(pk=enrolment.pk), timezone.now())
-    assert Flag.STRAIN in rows[0].client.flags
+    assert ClientStatus.objects.get(pk=enrolment.pk).strain
     assert not enrolment.holds.exists()  # a coach's cue, not a red-flag hold
 
 
@@ -209,8 +215,7 @@ def test_about_right_raises_no_flag(member, client, coach, enrolment):
     page = coach_page(client, coach, enrolment)
     assert LABEL not in page
     assert "Breathing 1: done, about right" in page
-    rows = clients.load(Enrolment.objects.filter(pk=enrolment.pk), timezone.now())
-    assert Flag.STRAIN not in rows[0].client.flags
+    assert not ClientStatus.objects.get(pk=enrolment.pk).strain
 
 
 def test_strained_pure():

@@ -553,11 +553,11 @@ def test_loading_tailored_clients_for_the_digest_takes_no_query_per_client(
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from programs import clients
+    from programs import digests
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            clients.load(Enrolment.objects.filter(coach=coach), timezone.now())
+            digests.summaries([coach.pk], timezone.now())
         return len(captured)
 
     old = prescription("deep-core")

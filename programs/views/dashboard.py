@@ -3,7 +3,7 @@ A coach's dashboard of her clients, the clinic's list of everyone for staff, and
 exports.
 
 All go through `listing`, which turns the query string into one query over the enrolments and
-their stored rows (`ClientStatus`, kept current by `programs.standing`): the database filters,
+their stored rows (`ClientStatus`, kept current by `programs.client_status`): the database filters,
 sorts and counts, and only the page on screen (or the CSV, streamed in chunks) is loaded, so a
 list of a hundred thousand costs what a list of ten does.
 
@@ -30,7 +30,6 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -49,7 +48,7 @@ from django.utils import dateformat, timezone
 from programs import charts, client_status, clients, conversation, roles, standing
 from programs.coaching import FLAG_LABELS, Flag
 from programs.forms import BulkMessageForm
-from programs.models import ClientStatus, Enrolment, Notification, Program
+from programs.models import ClientStatus, Enrolment, Program
 from programs.views.coaching import coach_required
 from programs.views.status import staff_required
 
@@ -254,7 +253,7 @@ def annotated(enrolments: QuerySet, user) -> QuerySet:
         # A coach lists only her own clients, whose health data she sees.
         rank, pain = F("standing__rank"), F("standing__last_pain")
     return enrolments.annotate(
-        failing=failing(),
+        failing=client_status.failing(),
         shown_rank=rank
         + Case(
             When(failing=True, then=Value(standing.weight(Flag.FAILING))),
@@ -270,13 +269,6 @@ def annotated(enrolments: QuerySet, user) -> QuerySet:
                 output_field=CharField(),
             )
         ),
-    )
-
-
-def failing() -> Exists:
-    """Whether her reminders are failing, of each enrolment."""
-    return Exists(
-        Notification.objects.filter(enrolment=OuterRef("pk"), status=Notification.Status.FAILED)
     )
 
 
@@ -444,7 +436,9 @@ def page_rows(ids: list[int], user) -> list[dict]:
         # Her unread messages are counted for her coach alone: the thread is hers and her
         # coach's.
         unread = Case(When(coach_id=user.pk, then=unread), default=Value(0))
-    rows = Enrolment.objects.filter(pk__in=ids).annotate(failing=failing(), unread=unread)
+    rows = Enrolment.objects.filter(pk__in=ids).annotate(
+        failing=client_status.failing(), unread=unread
+    )
     by_id = {row["pk"]: row for row in rows.values(*PAGE_COLUMNS)}
     return [by_id[pk] for pk in ids if pk in by_id]
 
