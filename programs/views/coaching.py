@@ -290,12 +290,14 @@ def bulk_pause(request):
     now = timezone.now()
     paused, already, ended = [], [], []
     with transaction.atomic():
-        # Read again under lock, so that a pause made meanwhile is seen, not repeated.
-        chosen = (
+        # Read again under lock, so that a pause made meanwhile is seen, not repeated; locked
+        # in id order, as planning locks them, so the two never deadlock.
+        chosen = sorted(
             form.cleaned_data["clients"]
             .select_related("user")
             .select_for_update(of=("self",))
-            .order_by("user__first_name", "user__last_name", "user__email")
+            .order_by("pk"),
+            key=lambda e: (e.user.first_name, e.user.last_name, e.user.email),
         )
         for enrolment in chosen:
             name = enrolment.user.get_full_name() or enrolment.user.email
