@@ -20,6 +20,11 @@ from datetime import date, datetime, timedelta
 from programs import schedule
 
 
+def percent(done: int, expected: int) -> int:
+    """Sessions done as a whole percentage of those prescribed; 0 when none were."""
+    return round(100 * done / expected) if expected else 0
+
+
 @dataclass(frozen=True)
 class Target:
     key: int
@@ -53,7 +58,7 @@ class WeekTally:
 
     @property
     def percent(self) -> int:
-        return round(100 * self.done / self.expected) if self.expected else 0
+        return percent(self.done, self.expected)
 
 
 def tally_week(

@@ -232,8 +232,8 @@ class PauseInline(admin.TabularInline):
 
 
 class TailoringInline(admin.TabularInline):
-    """Her coach's changes, to read: they are made, and undone, from her client page, so that
-    each is a recorded coach action applied from its instant."""
+    """Her coach's changes, to read: they are made on her tailoring page, so that each is a
+    recorded coach action applied from its instant."""
 
     model = Tailoring
     extra = 0

@@ -58,7 +58,7 @@ class Client:
     @property
     def overall_percent(self) -> int:
         done, expected = self.overall
-        return round(100 * done / expected) if expected else 0
+        return adherence.percent(done, expected)
 
 
 @dataclass(frozen=True)

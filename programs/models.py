@@ -848,9 +848,10 @@ class Notification(models.Model):
 
 
 class ClientStatus(models.Model):
-    """Her row on the coach's dashboard as it stands, kept current by `programs.standing`: on
-    every event that changes it, in the same transaction, and at `rolls_over_at` by the
-    periodic roll-over. Derived data: `manage.py rebuild_client_status` rebuilds it all."""
+    """Her row on the coach's dashboard as it stands (`programs.standing`), kept current by
+    `programs.client_status`: on every event that changes it, in the same transaction (the
+    receivers of `programs.effects`), and at `rolls_over_at` by the periodic roll-over. Derived
+    data: `manage.py rebuild_client_status` rebuilds it all."""
 
     enrolment = models.OneToOneField(
         Enrolment, on_delete=models.CASCADE, primary_key=True, related_name="standing"

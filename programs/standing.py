@@ -13,7 +13,6 @@ Reminders failing is the outbox's state, not hers: the dashboard reads it live.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,8 +20,6 @@ from datetime import date, datetime, timedelta
 from programs import adherence, coaching, schedule
 from programs.coaching import Flag
 from programs.roles import NEUTRAL_FLAGS
-
-log = logging.getLogger(__name__)
 
 # The order of "flagged first": the most urgent flag outweighs all those after it.
 URGENCY = (
@@ -69,11 +66,6 @@ class Standing:
     @property
     def last_pain(self) -> int | None:
         return self.pains[-1] if self.pains else None
-
-
-def percent(done: int, expected: int) -> int:
-    """As the dashboard has always rounded it."""
-    return round(100 * done / expected) if expected else 0
 
 
 def next_change(
@@ -177,10 +169,10 @@ def values(standing: Standing, now: datetime) -> dict:
         "progress_percent": standing.progress_percent,
         "recent_done": standing.recent[0],
         "recent_expected": standing.recent[1],
-        "recent_percent": percent(*standing.recent),
+        "recent_percent": adherence.percent(*standing.recent),
         "overall_done": standing.overall[0],
         "overall_expected": standing.overall[1],
-        "overall_percent": percent(*standing.overall),
+        "overall_percent": adherence.percent(*standing.overall),
         "last_activity": standing.last_activity,
         "last_pain": standing.last_pain,
         "pains": list(standing.pains),

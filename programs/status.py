@@ -149,8 +149,8 @@ def _failing(now: datetime):
     """Current enrolments whose last planning failed.
 
     Found through the sweep's index on `planned_until` rather than by reading every enrolment:
-    a failure sets her horizon at most RETRY_BROKEN ahead, a sweep that claims her again sets
-    it at most lead + lease ahead, and an edit empties it; a successful planning run clears
+    a failure sets her horizon at most RETRY_BROKEN ahead, a planning task that claims her again
+    sets it at most lead + lease ahead, and an edit empties it; a successful planning run clears
     the error.
     """
     bound = now + max(planning.RETRY_BROKEN, planning.lead() + planning.claim_lease())

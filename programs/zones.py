@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
 
-# Far enough either side for any real enrolment, near enough that date arithmetic never
-# overflows (a start in year 1 used to break the dashboard).
+# Far enough either side for any real enrolment, near enough that date arithmetic on it never
+# overflows (a start in year 1 would overflow her week's dates).
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2099, 12, 31)
 
