@@ -120,8 +120,11 @@ def _program_changed(sender, instance, **kwargs):
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def _user_changed(sender, instance, **kwargs):
-    # Active, staff or not: whether she still gets a coach's digest.
+def _user_changed(sender, instance, update_fields=None, **kwargs):
+    # Active, staff or not: whether she still gets a coach's digest. Logging in saves only
+    # last_login, which changes nothing of that.
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
     CoachProfile.objects.filter(user_id=instance.pk).update(planned_until=None)
 
 

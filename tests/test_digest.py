@@ -399,3 +399,24 @@ def test_its_queries_do_not_grow_with_her_clients(coach, make_client):
     for name in ("b", "c", "d"):
         hold(make_client(f"{name}@example.com"))
     assert queries() == few
+
+
+def test_logging_in_leaves_her_digest_planned(client, coach):
+    coach.set_password("a long passphrase 2026")
+    coach.save()
+    planning.plan_digests(NOW)
+    planned = CoachProfile.objects.get(user=coach).planned_until
+    assert planned is not None
+    client.post(
+        "/accounts/login/", {"username": coach.username, "password": "a long passphrase 2026"}
+    )
+    coach.refresh_from_db()
+    assert coach.last_login is not None
+    assert CoachProfile.objects.get(user=coach).planned_until == planned
+
+
+def test_deactivating_her_marks_her_digest_for_planning(coach):
+    planning.plan_digests(NOW)
+    coach.is_active = False
+    coach.save()
+    assert CoachProfile.objects.get(user=coach).planned_until is None
