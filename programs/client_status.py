@@ -121,9 +121,7 @@ def rebuild(now: datetime, batch_size: int = 500, missing: bool = False) -> Iter
         )
         if not ids:
             return
-        with transaction.atomic():
-            saved = refresh(ids, now)
-        yield saved
+        yield refresh(ids, now)
         last = ids[-1]
 
 
