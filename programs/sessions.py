@@ -16,8 +16,9 @@ from programs.models import GuidedExercise, GuidedSession, SessionLog, mark_for_
 @transaction.atomic
 def record(enrolment, day: date, pain_after: int | None, results) -> GuidedSession:
     """The session and a row per (prescription, done, felt) in `results`, all or nothing."""
-    session = GuidedSession.objects.create(
-        enrolment=enrolment, local_date=day, pain_after=pain_after
+    # Inserted without signals, like its rows below: what follows is done once, at the end.
+    [session] = GuidedSession.objects.bulk_create(
+        [GuidedSession(enrolment=enrolment, local_date=day, pain_after=pain_after)]
     )
     GuidedExercise.objects.bulk_create(
         GuidedExercise(session=session, prescription=p, done=done, felt=felt)
@@ -30,8 +31,7 @@ def record(enrolment, day: date, pain_after: int | None, results) -> GuidedSessi
         if done
     ]
     SessionLog.objects.bulk_create(logs, ignore_conflicts=True)
-    # bulk_create sends no signal: what logged sessions change (her nudges, her flags, an
-    # exercise found too hard) is done once for the whole session.
+    # What the session changes (her nudges, her flags, an exercise found too hard), once.
     if logs:
         mark_for_planning([enrolment.pk])
     refresh_standing([enrolment.pk])
