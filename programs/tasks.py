@@ -35,7 +35,7 @@ def sweep() -> dict:
     """Ask for a planning task for each batch of enrolments whose planned horizon runs short
     or that changed; plan the coaches' digests that are due."""
     started = timezone.now()
-    report = planning.sweep(started, ask=plan_due_enrolments.delay)
+    report = planning.sweep(started, ask=_ask_for_planning)
     Heartbeat.record("sweep", started, timezone.now(), **vars(report))
     if report.examined:
         log.info(
@@ -44,6 +44,12 @@ def sweep() -> dict:
             report.batches,
         )
     return vars(report)
+
+
+def _ask_for_planning() -> None:
+    # A task still queued when its batch's lease would have run out is superseded by what later
+    # sweeps asked for: while workers are down, the queue holds a few sweeps' worth, not all.
+    plan_due_enrolments.apply_async(expires=settings.PLAN_CLAIM_SECONDS)
 
 
 @shared_task(**RETRY)

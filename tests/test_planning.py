@@ -12,7 +12,17 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from programs import checkins, facts, planning, reminders, safety, schedule, tailoring, wakeups
+from programs import (
+    checkins,
+    facts,
+    planning,
+    reminders,
+    safety,
+    schedule,
+    tailoring,
+    tasks,
+    wakeups,
+)
 from programs.models import (
     Enrolment,
     Hold,
@@ -487,3 +497,11 @@ def test_deleting_one_session_log_re_plans_her(
     with django_capture_on_commit_callbacks(execute=True):
         SessionLog.objects.filter(enrolment=enrolment).delete()
     assert planned_for(published, enrolment)
+
+
+def test_the_sweep_task_asks_for_planning_tasks_that_expire(make_enrolment, monkeypatch):
+    make_enrolment()
+    asked = []
+    monkeypatch.setattr(tasks.plan_due_enrolments, "apply_async", lambda **kw: asked.append(kw))
+    tasks.sweep.run()
+    assert asked == [{"expires": settings.PLAN_CLAIM_SECONDS}]
