@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from programs import delivery, planning, roles, tailoring
 from programs.models import (
@@ -531,3 +532,120 @@ def test_loading_tailored_clients_for_the_digest_takes_no_query_per_client(
         tailoring.change(other, old, replace(tailoring.Dose.of(old), reps=5), coach, timezone.now())
         tailoring.remove(other, prescription("breathing"), coach, timezone.now())
     assert queries() == few
+
+
+# A request that loaded her row, or read the clock, before another saved a change
+
+
+def stale_copy(enrolment) -> Enrolment:
+    return Enrolment.objects.get(pk=enrolment.pk)
+
+
+@pytest.mark.parametrize("kind", ["change", "remove", "add"])
+def test_a_change_through_a_copy_of_her_row_read_before_a_move_is_refused_cleanly(
+    enrolment, coach, other_program, kind
+):
+    stale = stale_copy(enrolment)
+    tailoring.move_program(stale_copy(enrolment), other_program, coach, timezone.now())
+    old = prescription("deep-core")
+    with pytest.raises(ValidationError) as refused:
+        if kind == "change":
+            tailoring.change(
+                stale, old, replace(tailoring.Dose.of(old), reps=4), coach, timezone.now()
+            )
+        elif kind == "remove":
+            tailoring.remove(stale, old, coach, timezone.now())
+        else:
+            tailoring.add(stale, old.stage, tailoring.Dose.of(old), coach, timezone.now())
+    assert refused.value.messages == ["Deep core is no longer in her program; reload the page."]
+    assert not Tailoring.objects.exists()
+
+
+def test_a_second_move_through_a_copy_of_her_row_read_before_the_first_is_refused(
+    enrolment, coach, other_program
+):
+    first, second = stale_copy(enrolment), stale_copy(enrolment)
+    tailoring.move_program(first, other_program, coach, timezone.now())
+    with pytest.raises(ValidationError) as refused:
+        tailoring.move_program(second, other_program, coach, timezone.now())
+    assert refused.value.messages == ["She is already in that program."]
+    assert ProgramMove.objects.count() == 1
+
+
+@pytest.mark.parametrize("move", ["start", "program"])
+def test_a_move_through_a_copy_of_her_row_read_before_she_left_is_refused(
+    enrolment, coach, other_program, move
+):
+    stale = stale_copy(enrolment)
+    left = stale_copy(enrolment)
+    left.withdraw(timezone.now())
+    with pytest.raises(ValidationError) as refused:
+        if move == "start":
+            tailoring.move_start(stale, date(2026, 2, 23), coach, timezone.now())
+        else:
+            tailoring.move_program(stale, other_program, coach, timezone.now())
+    assert refused.value.messages[0].startswith("Her program has ended")
+    her = stale_copy(enrolment)
+    assert (her.start_date, her.program_id) == (date(2026, 3, 2), enrolment.program_id)
+    assert not ProgramMove.objects.exists()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_moves_at_once_make_one(enrolment, coach, other_program):
+    """Each request loaded her row before either moved her; the second reads it again once the
+    first has committed, and finds her moved."""
+    copies = [stale_copy(enrolment), stale_copy(enrolment)]
+    first_saved, release = threading.Event(), threading.Event()
+
+    def move(her):
+        try:
+            tailoring.move_program(her, other_program, coach, timezone.now())
+        except ValidationError as error:
+            return error.messages[0]
+        return "moved"
+
+    def first():
+        with transaction.atomic():
+            result = move(copies[0])
+            first_saved.set()
+            release.wait(TIMEOUT)
+        return result
+
+    def second():
+        first_saved.wait(TIMEOUT)
+        threading.Timer(0.5, release.set).start()  # while the second waits for her row
+        return move(copies[1])
+
+    assert in_threads(first, second) == ["moved", "She is already in that program."]
+    assert ProgramMove.objects.count() == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_move_to_a_program_she_enrols_in_at_that_moment_is_refused(
+    enrolment, coach, other_program, make_enrolment
+):
+    """Her own enrolment is not yet committed when the move checks for it; the database's
+    constraint refuses the move, which says why and saves nothing."""
+    enrolled, release = threading.Event(), threading.Event()
+
+    def enrol():
+        with transaction.atomic():
+            make_enrolment(program=other_program)
+            enrolled.set()
+            release.wait(TIMEOUT)
+
+    def move():
+        enrolled.wait(TIMEOUT)
+        threading.Timer(0.5, release.set).start()  # while the move waits for her enrolment
+        try:
+            tailoring.move_program(stale_copy(enrolment), other_program, coach, timezone.now())
+        except ValidationError as error:
+            return error.messages[0]
+        return "moved"
+
+    assert in_threads(enrol, move) == [None, tailoring.SEPARATELY]
+    assert not ProgramMove.objects.exists()
+    assert not CoachAction.objects.filter(kind=CoachAction.Kind.MOVED_PROGRAM).exists()
+    assert stale_copy(enrolment).program_id != other_program.pk
