@@ -79,18 +79,27 @@ def stage_lists(
     ]
 
 
-def _locked(enrolment: Enrolment) -> tuple[Enrolment, schedule.EnrolmentFacts]:
-    """Her row read afresh and locked until the transaction ends, with her facts. Every change
-    checks this copy, not the one its request loaded: two changes at once are made one after
-    the other, the second seeing the first, so neither is said to be saved without taking
-    effect."""
+def _locked(
+    enrolment: Enrolment, now: datetime
+) -> tuple[Enrolment, schedule.EnrolmentFacts, datetime]:
+    """Her row read afresh and locked until the transaction ends, her facts, and the instant to
+    make a change at. Every change checks this copy, not the one its request loaded: two
+    changes at once are made one after the other, the second seeing the first, so neither is
+    said to be saved without taking effect."""
     # Locked alone: PostgreSQL re-checks a locked row that another transaction changed meanwhile
     # against the rows joined to it before the wait, so a join to her program would lose her
     # row once she was moved.
     her = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
     stages = Prefetch("program__stages", queryset=Stage.objects.with_prescriptions())
     prefetch_related_objects([her], stages, *facts.HER_FACTS)
-    return her, her.facts()
+    her_facts = her.facts()
+    # A request that read the clock before another but took her row after it makes its change
+    # just after that one: changes apply in the order of their instants, so one read and made
+    # as of an earlier instant would not see the other, and would undo it.
+    made = [c.since for c in her_facts.changes] + [e.until for e in her_facts.earlier]
+    if made and max(made) >= now:
+        now = max(made) + timedelta(microseconds=1)
+    return her, her_facts, now
 
 
 def _current(her_facts: schedule.EnrolmentFacts, stage: Stage, now: datetime) -> list[int]:
@@ -132,7 +141,7 @@ def _tailor(enrolment, stage, kind, replaces, prescription, actor, now) -> Tailo
 @transaction.atomic
 def change(enrolment: Enrolment, old: Prescription, dose: Dose, actor, now: datetime) -> Tailoring:
     """Her prescription `old` becomes `dose` from now: a new dose, or another exercise (a swap)."""
-    her, her_facts = _locked(enrolment)
+    her, her_facts, now = _locked(enrolment, now)
     current = _current(her_facts, old.stage, now)
     if old.pk not in current:
         raise ValidationError("That exercise is no longer on her list; reload the page.")
@@ -149,7 +158,7 @@ def change(enrolment: Enrolment, old: Prescription, dose: Dose, actor, now: date
 @transaction.atomic
 def add(enrolment: Enrolment, stage: Stage, dose: Dose, actor, now: datetime) -> Tailoring:
     """`dose` joins what `stage` asks of her, from now, after its other exercises."""
-    her, her_facts = _locked(enrolment)
+    her, her_facts, now = _locked(enrolment, now)
     current = _current(her_facts, stage, now)
     _refuse_twice(dose.exercise, current)
     last = Prescription.objects.filter(pk__in=current).order_by("-position").first()
@@ -160,7 +169,7 @@ def add(enrolment: Enrolment, stage: Stage, dose: Dose, actor, now: datetime) ->
 @transaction.atomic
 def remove(enrolment: Enrolment, old: Prescription, actor, now: datetime) -> Tailoring:
     """`old` comes off her list from now."""
-    her, her_facts = _locked(enrolment)
+    her, her_facts, now = _locked(enrolment, now)
     if old.pk not in _current(her_facts, old.stage, now):
         raise ValidationError("That exercise is no longer on her list; reload the page.")
     return _tailor(her, old.stage, Tailoring.Kind.REMOVE, old, None, actor, now)
@@ -180,7 +189,7 @@ def start_date_range(enrolment: Enrolment, today: date) -> tuple[date, date]:
 @transaction.atomic
 def move_start(enrolment: Enrolment, start: date, actor, now: datetime) -> None:
     """Her program's week 1 begins on `start` (her local date) instead."""
-    her, _ = _locked(enrolment)
+    her, _, now = _locked(enrolment, now)
     if not her.is_current:
         raise ValidationError("Her program has ended; its start date stays as it was.")
     zones.validate_date(start)
@@ -201,7 +210,7 @@ def move_start(enrolment: Enrolment, start: date, actor, now: datetime) -> None:
 @transaction.atomic
 def move_program(enrolment: Enrolment, program: Program, actor, now: datetime) -> ProgramMove:
     """She follows `program` from now, on the same start date; her history stays."""
-    her, her_facts = _locked(enrolment)
+    her, her_facts, now = _locked(enrolment, now)
     if not her.is_current:
         raise ValidationError("Her program has ended; she cannot be moved.")
     if program.pk == her.program_id:

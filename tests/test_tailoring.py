@@ -12,7 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from programs import delivery, planning, roles, tailoring
+from programs import delivery, planning, roles, schedule, tailoring
 from programs.models import (
     ClientStatus,
     CoachAction,
@@ -649,3 +649,58 @@ def test_a_move_to_a_program_she_enrols_in_at_that_moment_is_refused(
     assert not ProgramMove.objects.exists()
     assert not CoachAction.objects.filter(kind=CoachAction.Kind.MOVED_PROGRAM).exists()
     assert stale_copy(enrolment).program_id != other_program.pk
+
+
+# A request that read the clock before another, but took her row after it
+
+
+def test_a_change_read_with_an_earlier_clock_sees_the_change_saved_before_it(enrolment, coach):
+    first_clock = timezone.now()
+    old = prescription("deep-core")
+    tailoring.change(enrolment, old, replace(tailoring.Dose.of(old), reps=7), coach, first_clock)
+    with pytest.raises(ValidationError) as refused:
+        tailoring.change(
+            enrolment,
+            old,
+            replace(tailoring.Dose.of(old), reps=5),
+            coach,
+            first_clock - timedelta(seconds=1),
+        )
+    assert refused.value.messages == ["That exercise is no longer on her list; reload the page."]
+    assert Tailoring.objects.count() == 1
+
+
+def test_a_change_read_with_an_earlier_clock_is_made_after_the_one_saved_before_it(
+    enrolment, coach
+):
+    first_clock = timezone.now()
+    one, two = prescription("deep-core", 1), prescription("deep-core", 2)
+    first = tailoring.change(
+        enrolment, one, replace(tailoring.Dose.of(one), reps=7), coach, first_clock
+    )
+    second = tailoring.remove(enrolment, two, coach, first_clock - timedelta(seconds=1))
+    assert second.made_at > first.made_at
+    her = stale_copy(enrolment)
+    her_facts = her.facts()
+    stage = next(s for s in her_facts.stages if s.key == one.stage_id)
+    assert [p.key for p in schedule.prescribed(her_facts, stage, second.made_at)] == [
+        first.prescription_id
+    ]
+    action = CoachAction.objects.filter(kind=CoachAction.Kind.TAILORED).latest("pk")
+    assert action.at == second.made_at
+
+
+def test_a_change_read_with_an_earlier_clock_than_a_move_is_made_in_her_new_program(
+    enrolment, coach, other_program
+):
+    first_clock = timezone.now()
+    move = tailoring.move_program(enrolment, other_program, coach, first_clock)
+    twins = Prescription.objects.get(stage__program=other_program)
+    change = tailoring.change(
+        enrolment,
+        twins,
+        replace(tailoring.Dose.of(twins), reps=9),
+        coach,
+        first_clock - timedelta(seconds=1),
+    )
+    assert change.made_at > move.moved_at
