@@ -12,7 +12,7 @@ the rows marks her for planning in the model layer; nothing here re-plans her by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -32,8 +32,7 @@ from programs.models import (
     Tailoring,
 )
 
-# How far her coach may move her start date from today: back by up to her program's length,
-# ahead by up to this.
+# How far ahead of her today her coach may move her start date (how far back: `start_date_range`).
 LATEST_START = timedelta(weeks=12)
 DOSE_FIELDS = ("sets", "reps", "hold_seconds", "days_per_week", "note")
 SEPARATELY = "She is already enrolled in that program separately."
@@ -181,20 +180,37 @@ def _refuse_twice(exercise: Exercise, current: list[int], exclude: int | None = 
         raise ValidationError(f"{exercise.name} is already in this stage for her.")
 
 
-def start_date_range(enrolment: Enrolment, today: date) -> tuple[date, date]:
-    """The earliest and latest start date her coach may give her, as of her `today`."""
-    return today - timedelta(weeks=enrolment.program.weeks), today + LATEST_START
+def start_date_range(her_facts: schedule.EnrolmentFacts, now: datetime) -> tuple[date, date]:
+    """The earliest and latest start date her coach may give her at `now`: the earliest on
+    which her program would not be over already, and `LATEST_START` after her today."""
+    today = now.astimezone(her_facts.tz).date()
+    # Her last program day is today if she started 7 × weeks − 1 days ago; days on which her
+    # program stood still let it start earlier still.
+    earliest = today - timedelta(days=7 * her_facts.weeks - 1)
+    while not _over_already(her_facts, earliest - timedelta(days=1), now):
+        earliest -= timedelta(days=1)
+    return earliest, today + LATEST_START
+
+
+def _over_already(her_facts: schedule.EnrolmentFacts, start: date, now: datetime) -> bool:
+    return schedule.snapshot(replace(her_facts, start_date=start), now).finished
 
 
 @transaction.atomic
 def move_start(enrolment: Enrolment, start: date, actor, now: datetime) -> None:
     """Her program's week 1 begins on `start` (her local date) instead."""
-    her, _, now = _locked(enrolment, now)
+    her, her_facts, now = _locked(enrolment, now)
     if not her.is_current:
         raise ValidationError("Her program has ended; its start date stays as it was.")
     zones.validate_date(start)
-    earliest, latest = start_date_range(her, her.local_today(now))
-    if not earliest <= start <= latest:
+    earliest, latest = start_date_range(her_facts, now)
+    if _over_already(her_facts, start, now):
+        # Planning would mark her program completed, and it could not be moved again.
+        raise ValidationError(
+            f"From {start:%-d %B %Y} her {her_facts.weeks}-week program would be over already. "
+            f"Choose one on or after {earliest:%-d %B %Y}, or move her to a longer program."
+        )
+    if start > latest:
         raise ValidationError(
             f"Choose a start date from {earliest:%-d %B %Y} to {latest:%-d %B %Y}."
         )

@@ -3,7 +3,7 @@ shown to her; bad input changes nothing; only her coach (and staff) can make one
 
 import threading
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -267,8 +267,13 @@ def test_moving_her_start_date_is_recorded_and_re_plans_her(as_coach, enrolment)
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("2025-01-01", "Choose a start date from 27 January 2026 to 2 June 2026."),
-        ("2026-12-01", "Choose a start date from 27 January 2026 to 2 June 2026."),
+        (
+            "2025-01-01",
+            "From 1 January 2025 her 6-week program would be over already. Choose one on or "
+            "after 28 January 2026, or move her to a longer program.",
+        ),
+        ("2026-01-27", "From 27 January 2026 her 6-week program would be over already"),
+        ("2026-12-01", "Choose a start date from 28 January 2026 to 2 June 2026."),
         ("2026-03-02", "That is already her start date."),
         ("0001-01-01", "Enter a date between"),
         ("not a date", "Enter a valid date."),
@@ -283,6 +288,36 @@ def test_a_start_date_out_of_range_is_refused_and_changes_nothing(
     enrolment.refresh_from_db()
     assert enrolment.start_date == date(2026, 3, 2)
     assert not CoachAction.objects.exists()
+
+
+def test_the_earliest_start_date_offered_keeps_her_last_program_day_ahead(
+    as_coach, enrolment, clock
+):
+    url = reverse("tailor", args=[enrolment.pk])
+    assert "From 28 January 2026 to 2 June 2026." in as_coach.get(url).content.decode()
+    response = as_coach.post(
+        reverse("tailor_start", args=[enrolment.pk]), {"start_date": "2026-01-28"}
+    )
+    assert response.status_code == 302
+    her = Enrolment.objects.get(pk=enrolment.pk)
+    snap = her.snapshot(timezone.now())
+    assert (snap.program_day, snap.week, snap.finished) == (41, 6, False)
+    planning.plan_all(timezone.now())
+    assert Enrolment.objects.get(pk=enrolment.pk).status == Enrolment.Status.ACTIVE
+
+
+def test_days_her_program_stood_still_let_her_start_date_move_further_back(as_coach, enrolment):
+    enrolment.pauses.create(  # three days paused: her program is three days behind the calendar
+        started_at=datetime(2026, 3, 4, 12, tzinfo=UTC),
+        ended_at=datetime(2026, 3, 7, 12, tzinfo=UTC),
+    )
+    url = reverse("tailor", args=[enrolment.pk])
+    assert "From 25 January 2026 to 2 June 2026." in as_coach.get(url).content.decode()
+    start = reverse("tailor_start", args=[enrolment.pk])
+    refused = as_coach.post(start, {"start_date": "2026-01-24"})
+    assert "would be over already" in refused.content.decode()
+    assert as_coach.post(start, {"start_date": "2026-01-25"}).status_code == 302
+    assert not Enrolment.objects.get(pk=enrolment.pk).snapshot(timezone.now()).finished
 
 
 # Another program

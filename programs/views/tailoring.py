@@ -35,8 +35,7 @@ def _page(request, enrolment, bound: dict | None = None, problem: str = ""):
         )
         for stage, prescriptions in tailoring.stage_lists(enrolment, facts, now, by_pk)
     ]
-    today = enrolment.local_today(now)
-    earliest, latest = tailoring.start_date_range(enrolment, today)
+    earliest, latest = tailoring.start_date_range(facts, now)
     context = {
         "enrolment": enrolment,
         "stages": stages,
