@@ -5,9 +5,11 @@ What her coach changes in her program for her alone, each change a recorded coac
 - her start date, moved or backdated;
 - her program, for another, keeping her history.
 
-A change applies from the instant it is made (`programs.schedule` reads `Tailoring` and
-`ProgramMove` rows as of each instant), so her past days keep what was prescribed on them. Saving
-the rows marks her for planning in the model layer; nothing here re-plans her by hand.
+A change to her exercises or her program applies from the instant it is made (`programs.schedule`
+reads `Tailoring` and `ProgramMove` rows as of each instant), so her past days keep what was
+prescribed on them. A start-date move is the exception: her whole program, past days included,
+is counted again from the new date. Saving the rows marks her for planning in the model layer;
+nothing here re-plans her by hand.
 """
 
 from __future__ import annotations

@@ -410,6 +410,18 @@ def test_the_page_lists_her_exercises_as_tailored_and_the_changes(as_coach, enro
     assert "Dana Coach" in page
 
 
+def test_the_page_says_a_start_date_move_re_counts_her_program_unlike_the_other_changes(
+    as_coach, enrolment
+):
+    page = as_coach.get(reverse("tailor", args=[enrolment.pk])).content.decode()
+    assert "Changes to her exercises and her program apply to her alone, from now on" in page
+    assert (
+        "Moving her start date is different: it re-counts her whole program from the new date"
+        in page
+    )
+    assert "her sessions and check-ins stay" in page
+
+
 def test_the_page_queries_do_not_grow_with_changes(
     as_coach, enrolment, django_assert_max_num_queries
 ):
