@@ -478,6 +478,27 @@ def test_only_her_coach_and_staff_can_tailor_her_program(client, enrolment, role
     assert Enrolment.objects.get(pk=enrolment.pk).start_date == date(2026, 3, 2)
 
 
+@pytest.mark.parametrize(
+    ("broken", "shown"),
+    [({"timezone": "Europe/Londn"}, "Europe/Londn"), ({"start_date": date(1, 1, 1)}, "date")],
+    ids=["zone", "date"],
+)
+def test_an_enrolment_the_schedule_cannot_read_is_sent_back_with_what_needs_fixing(
+    as_coach, enrolment, broken, shown
+):
+    urls = tailor_urls(enrolment)
+    Enrolment.objects.filter(pk=enrolment.pk).update(**broken)  # older data; the model refuses it
+    form = {"start_date": "2026-02-23", "sets": 2, "reps": 5, "days_per_week": 3}
+    for method, url in urls:
+        response = getattr(as_coach, method)(url, form, follow=True)
+        assert response.redirect_chain == [("/coach/", 302)], (method, url)
+        page = response.content.decode()
+        assert "needs fixing by staff before her program can be shown or changed" in page
+        assert shown in page
+    assert not Tailoring.objects.exists() and not CoachAction.objects.exists()
+    assert not ProgramMove.objects.exists()
+
+
 def test_staff_can_open_the_page(client, enrolment):
     staff = person("staff@example.com", is_staff=True)
     roles.make_coach(staff)

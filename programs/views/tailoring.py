@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_POST
 from programs import tailoring
 from programs.forms import DoseForm, MoveProgramForm, StartDateForm
 from programs.models import Prescription, Stage
-from programs.views.coaching import client_enrolment, coach_required
+from programs.views.coaching import client_enrolment, coach_required, needs_fixing
 
 
 def _page(request, enrolment, bound: dict | None = None, problem: str = ""):
@@ -52,12 +54,25 @@ def _page(request, enrolment, bound: dict | None = None, problem: str = ""):
     return render(request, "coach/tailor.html", context, status=400 if problem else 200)
 
 
-@coach_required
-def tailor(request, pk):
+def her_program(view):
+    """A tailoring view, for her coach or staff (`coach_required`), given her enrolment: 404 for
+    anyone else's. One whose zone or date the schedule cannot read goes back to the dashboard,
+    saying what needs fixing, before anything reads or changes her program."""
+
+    @coach_required
+    @wraps(view)
+    def wrapper(request, pk, **kwargs):
+        enrolment = client_enrolment(request, pk)
+        if broken := needs_fixing(request, enrolment):
+            return broken
+        return view(request, enrolment, **kwargs)
+
+    return wrapper
+
+
+@her_program
+def tailor(request, enrolment):
     """What she is asked to do, stage by stage, with a form for each change her coach can make."""
-    enrolment = client_enrolment(request, pk)
-    if enrolment.data_problem:
-        return redirect("client", pk=enrolment.pk)
     return _page(request, enrolment)
 
 
@@ -80,11 +95,10 @@ def _refused(request, enrolment, key: str, form, error: ValidationError):
     return _page(request, enrolment, {key: form}, f"Nothing was saved: {error.messages[0]}")
 
 
-@coach_required
+@her_program
 @require_POST
-def change_prescription(request, pk, prescription_pk):
+def change_prescription(request, enrolment, prescription_pk):
     """A new dose for one of her exercises, or another exercise in its place."""
-    enrolment = client_enrolment(request, pk)
     old = _own_prescription(enrolment, prescription_pk)
     key = f"change-{old.pk}"
     form = DoseForm(request.POST, prescription=old, auto_id=f"p{old.pk}_%s")
@@ -97,10 +111,9 @@ def change_prescription(request, pk, prescription_pk):
     return _done(request, enrolment, f"Saved: {change.summary}.")
 
 
-@coach_required
+@her_program
 @require_POST
-def remove_prescription(request, pk, prescription_pk):
-    enrolment = client_enrolment(request, pk)
+def remove_prescription(request, enrolment, prescription_pk):
     old = _own_prescription(enrolment, prescription_pk)
     try:
         change = tailoring.remove(enrolment, old, request.user, timezone.now())
@@ -110,10 +123,9 @@ def remove_prescription(request, pk, prescription_pk):
     return _done(request, enrolment, f"Saved: {change.summary}.")
 
 
-@coach_required
+@her_program
 @require_POST
-def add_exercise(request, pk, stage_pk):
-    enrolment = client_enrolment(request, pk)
+def add_exercise(request, enrolment, stage_pk):
     stage = get_object_or_404(Stage, pk=stage_pk, program_id=enrolment.program_id)
     key = f"add-{stage.pk}"
     form = DoseForm(request.POST, auto_id=f"s{stage.pk}_%s")
@@ -126,10 +138,9 @@ def add_exercise(request, pk, stage_pk):
     return _done(request, enrolment, f"Saved: {change.summary}.")
 
 
-@coach_required
+@her_program
 @require_POST
-def move_start(request, pk):
-    enrolment = client_enrolment(request, pk)
+def move_start(request, enrolment):
     form = StartDateForm(request.POST)
     if not form.is_valid():
         return _page(request, enrolment, {"start": form})
@@ -141,10 +152,9 @@ def move_start(request, pk):
     return _done(request, enrolment, f"Her program now starts on {start:%-d %B %Y}.")
 
 
-@coach_required
+@her_program
 @require_POST
-def move_program(request, pk):
-    enrolment = client_enrolment(request, pk)
+def move_program(request, enrolment):
     form = MoveProgramForm(request.POST, enrolment=enrolment)
     if not form.is_valid():
         return _page(request, enrolment, {"program": form})
