@@ -96,9 +96,10 @@ def _locked(
     her_facts = her.facts()
     # A request that read the clock before another but took her row after it makes its change
     # just after that one: changes apply in the order of their instants, so one read and made
-    # as of an earlier instant would not see the other, and would undo it.
+    # as of an earlier instant would not see the other, and would undo it. (One made at the
+    # same instant is seen, and applies first: its row is older.)
     made = [c.since for c in her_facts.changes] + [e.until for e in her_facts.earlier]
-    if made and max(made) >= now:
+    if made and max(made) > now:
         now = max(made) + timedelta(microseconds=1)
     return her, her_facts, now
 

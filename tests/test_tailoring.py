@@ -758,6 +758,17 @@ def test_a_change_read_with_an_earlier_clock_is_made_after_the_one_saved_before_
     assert action.at == second.made_at
 
 
+def test_changes_made_at_the_same_instant_are_all_in_force_at_it(as_coach, enrolment, coach):
+    now = timezone.now()
+    one, two = prescription("deep-core", 1), prescription("deep-core", 2)
+    first = tailoring.change(enrolment, one, replace(tailoring.Dose.of(one), reps=7), coach, now)
+    second = tailoring.remove(enrolment, two, coach, now)
+    assert first.made_at == second.made_at == now
+    page = as_coach.get(reverse("tailor", args=[enrolment.pk])).content.decode()
+    assert "Deep Core 1</strong>: 7 reps" in page
+    assert f'id="ex-{two.pk}"' not in page
+
+
 def test_a_change_read_with_an_earlier_clock_than_a_move_is_made_in_her_new_program(
     enrolment, coach, other_program
 ):
