@@ -408,6 +408,8 @@ def test_the_page_lists_her_exercises_as_tailored_and_the_changes(as_coach, enro
     assert "Deep Core 1</strong>: 7 reps" in page
     assert "Changed the dose. Deep Core 1: 7 reps" in page
     assert "Dana Coach" in page
+    chosen = f'<option value="{old.exercise_id}" selected>Deep Core 1</option>'
+    assert page.count(chosen) == 1  # in its own change form only
 
 
 def test_the_page_says_a_start_date_move_re_counts_her_program_unlike_the_other_changes(
@@ -436,6 +438,13 @@ def test_the_page_queries_do_not_grow_with_changes(
             p = Tailoring.objects.filter(replaces__exercise__slug=f"{slug}-{k}").first()
             current = p.prescription if p else prescription(slug, k)
             as_coach.post(change_url(enrolment, current), dose(current, reps=20 + n + k))
+    with django_assert_max_num_queries(few):
+        as_coach.get(url)
+    for stage in Stage.objects.filter(program=enrolment.program):  # more exercises, more forms
+        for name in (f"{stage.slug}-added-1", f"{stage.slug}-added-2"):
+            added = {"exercise": make_exercise(name).pk, "sets": 1, "reps": 5, "days_per_week": 3}
+            as_coach.post(reverse("tailor_add", args=[enrolment.pk, stage.pk]), added)
+    assert Tailoring.objects.filter(kind="add").count() > 2
     with django_assert_max_num_queries(few):
         as_coach.get(url)
 

@@ -26,14 +26,18 @@ def _page(request, enrolment, bound: dict | None = None, problem: str = ""):
     now = timezone.now()
     facts = enrolment.facts()
     by_pk = tailoring.her_prescriptions(enrolment)
+    choices = DoseForm.exercise_choices()
+
+    def form(key, auto_id, prescription=None):
+        return bound.get(key) or DoseForm(
+            prescription=prescription, exercise_choices=choices, auto_id=auto_id
+        )
+
     stages = [
         (
             stage,
-            [
-                (p, bound.get(f"change-{p.pk}") or DoseForm(prescription=p, auto_id=f"p{p.pk}_%s"))
-                for p in prescriptions
-            ],
-            bound.get(f"add-{stage.pk}") or DoseForm(auto_id=f"s{stage.pk}_%s"),
+            [(p, form(f"change-{p.pk}", f"p{p.pk}_%s", p)) for p in prescriptions],
+            form(f"add-{stage.pk}", f"s{stage.pk}_%s"),
         )
         for stage, prescriptions in tailoring.stage_lists(enrolment, facts, now, by_pk)
     ]
