@@ -515,6 +515,17 @@ def test_staff_can_open_the_page(client, enrolment):
     assert client.get(reverse("tailor", args=[enrolment.pk])).status_code == 200
 
 
+def test_staff_who_are_not_coaches_can_tailor_her_program(client, enrolment):
+    staff = person("staff@example.com", is_staff=True)
+    assert not roles.is_coach(staff)
+    client.force_login(staff)
+    assert client.get(reverse("tailor", args=[enrolment.pk])).status_code == 200
+    old = prescription("deep-core")
+    response = client.post(change_url(enrolment, old), dose(old, reps=6), follow=True)
+    assert "Saved: Deep Core 1: 6 reps" in response.content.decode()
+    assert Tailoring.objects.get().made_by == staff
+
+
 def test_a_prescription_of_another_program_is_not_found(as_coach, enrolment, other_program):
     theirs = Prescription.objects.get(stage__program=other_program)
     response = as_coach.post(change_url(enrolment, theirs), dose(theirs, reps=3))

@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -80,13 +81,12 @@ def tailor(request, enrolment):
     return _page(request, enrolment)
 
 
-def _own_prescription(enrolment, prescription_pk) -> Prescription:
+def _own_prescription(enrolment, prescription_pk: int) -> Prescription:
     """A prescription of her program or tailored for her; 404 for anyone else's."""
-    return get_object_or_404(
-        Prescription.objects.select_related("exercise", "stage"),
-        pk=prescription_pk,
-        pk__in=list(tailoring.her_prescriptions(enrolment)),
-    )
+    prescription = tailoring.her_prescriptions(enrolment).get(prescription_pk)
+    if prescription is None:
+        raise Http404("No such prescription of hers.")
+    return prescription
 
 
 def _done(request, enrolment, text: str):
@@ -118,6 +118,7 @@ def change_prescription(request, enrolment, prescription_pk):
 @her_program
 @require_POST
 def remove_prescription(request, enrolment, prescription_pk):
+    """One of her exercises comes off her list."""
     old = _own_prescription(enrolment, prescription_pk)
     try:
         change = tailoring.remove(enrolment, old, request.user, timezone.now())
@@ -130,6 +131,7 @@ def remove_prescription(request, enrolment, prescription_pk):
 @her_program
 @require_POST
 def add_exercise(request, enrolment, stage_pk):
+    """An exercise from the library joins one of her stages."""
     stage = get_object_or_404(Stage, pk=stage_pk, program_id=enrolment.program_id)
     key = f"add-{stage.pk}"
     form = DoseForm(request.POST, auto_id=f"s{stage.pk}_%s")
@@ -145,6 +147,7 @@ def add_exercise(request, enrolment, stage_pk):
 @her_program
 @require_POST
 def move_start(request, enrolment):
+    """Her program starts on another date, and is counted again from it."""
     form = StartDateForm(request.POST)
     if not form.is_valid():
         return _page(request, enrolment, {"start": form})
@@ -159,6 +162,7 @@ def move_start(request, enrolment):
 @her_program
 @require_POST
 def move_program(request, enrolment):
+    """She follows another published program from now on, keeping her history."""
     form = MoveProgramForm(request.POST, enrolment=enrolment)
     if not form.is_valid():
         return _page(request, enrolment, {"program": form})
