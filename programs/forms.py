@@ -536,7 +536,9 @@ class DoseForm(forms.Form):
     days_per_week = forms.IntegerField(label="Days a week", min_value=1, max_value=7)
     note = forms.CharField(label="Note", max_length=160, required=False)
 
-    def __init__(self, *args, prescription=None, **kwargs):
+    def __init__(self, *args, prescription=None, exercise_choices=None, **kwargs):
+        """`exercise_choices` (from `exercise_choices()`): the exercises to offer, loaded once
+        for a page of these forms rather than once by each."""
         if prescription is not None:
             kwargs.setdefault(
                 "initial",
@@ -550,6 +552,13 @@ class DoseForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
+        if exercise_choices is not None:
+            self.fields["exercise"].choices = exercise_choices
+
+    @classmethod
+    def exercise_choices(cls) -> list[tuple[int, str]]:
+        field = cls.base_fields["exercise"]
+        return [(e.pk, field.label_from_instance(e)) for e in field.queryset.all()]
 
     def clean(self):
         cleaned = super().clean()

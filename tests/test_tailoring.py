@@ -3,7 +3,7 @@ shown to her; bad input changes nothing; only her coach (and staff) can make one
 
 import threading
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.urls import reverse
+from django.utils import timezone
 
-from programs import delivery, planning, roles, tailoring
+from programs import delivery, planning, roles, schedule, tailoring
 from programs.models import (
     ClientStatus,
     CoachAction,
@@ -303,8 +304,13 @@ def test_moving_her_start_date_is_recorded_and_re_plans_her(as_coach, enrolment)
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("2025-01-01", "Choose a start date from 27 January 2026 to 2 June 2026."),
-        ("2026-12-01", "Choose a start date from 27 January 2026 to 2 June 2026."),
+        (
+            "2025-01-01",
+            "From 1 January 2025 her 6-week program would be over already. Choose one on or "
+            "after 28 January 2026, or move her to a longer program.",
+        ),
+        ("2026-01-27", "From 27 January 2026 her 6-week program would be over already"),
+        ("2026-12-01", "Choose a start date from 28 January 2026 to 2 June 2026."),
         ("2026-03-02", "That is already her start date."),
         ("0001-01-01", "Enter a date between"),
         ("not a date", "Enter a valid date."),
@@ -319,6 +325,36 @@ def test_a_start_date_out_of_range_is_refused_and_changes_nothing(
     enrolment.refresh_from_db()
     assert enrolment.start_date == date(2026, 3, 2)
     assert not CoachAction.objects.exists()
+
+
+def test_the_earliest_start_date_offered_keeps_her_last_program_day_ahead(
+    as_coach, enrolment, clock
+):
+    url = reverse("tailor", args=[enrolment.pk])
+    assert "From 28 January 2026 to 2 June 2026." in as_coach.get(url).content.decode()
+    response = as_coach.post(
+        reverse("tailor_start", args=[enrolment.pk]), {"start_date": "2026-01-28"}
+    )
+    assert response.status_code == 302
+    her = Enrolment.objects.get(pk=enrolment.pk)
+    snap = her.snapshot(timezone.now())
+    assert (snap.program_day, snap.week, snap.finished) == (41, 6, False)
+    planning.plan_all(timezone.now())
+    assert Enrolment.objects.get(pk=enrolment.pk).status == Enrolment.Status.ACTIVE
+
+
+def test_days_her_program_stood_still_let_her_start_date_move_further_back(as_coach, enrolment):
+    enrolment.pauses.create(  # three days paused: her program is three days behind the calendar
+        started_at=datetime(2026, 3, 4, 12, tzinfo=UTC),
+        ended_at=datetime(2026, 3, 7, 12, tzinfo=UTC),
+    )
+    url = reverse("tailor", args=[enrolment.pk])
+    assert "From 25 January 2026 to 2 June 2026." in as_coach.get(url).content.decode()
+    start = reverse("tailor_start", args=[enrolment.pk])
+    refused = as_coach.post(start, {"start_date": "2026-01-24"})
+    assert "would be over already" in refused.content.decode()
+    assert as_coach.post(start, {"start_date": "2026-01-25"}).status_code == 302
+    assert not Enrolment.objects.get(pk=enrolment.pk).snapshot(timezone.now()).finished
 
 
 # Another program
@@ -409,6 +445,20 @@ def test_the_page_lists_her_exercises_as_tailored_and_the_changes(as_coach, enro
     assert "Deep Core 1</strong>: 7 reps" in page
     assert "Changed the dose. Deep Core 1: 7 reps" in page
     assert "Dana Coach" in page
+    chosen = f'<option value="{old.exercise_id}" selected>Deep Core 1</option>'
+    assert page.count(chosen) == 1  # in its own change form only
+
+
+def test_the_page_says_a_start_date_move_re_counts_her_program_unlike_the_other_changes(
+    as_coach, enrolment
+):
+    page = as_coach.get(reverse("tailor", args=[enrolment.pk])).content.decode()
+    assert "Changes to her exercises and her program apply to her alone, from now on" in page
+    assert (
+        "Moving her start date is different: it re-counts her whole program from the new date"
+        in page
+    )
+    assert "her sessions and check-ins stay" in page
 
 
 def test_the_page_queries_do_not_grow_with_changes(
@@ -425,6 +475,13 @@ def test_the_page_queries_do_not_grow_with_changes(
             p = Tailoring.objects.filter(replaces__exercise__slug=f"{slug}-{k}").first()
             current = p.prescription if p else prescription(slug, k)
             as_coach.post(change_url(enrolment, current), dose(current, reps=20 + n + k))
+    with django_assert_max_num_queries(few):
+        as_coach.get(url)
+    for stage in Stage.objects.filter(program=enrolment.program):  # more exercises, more forms
+        for name in (f"{stage.slug}-added-1", f"{stage.slug}-added-2"):
+            added = {"exercise": make_exercise(name).pk, "sets": 1, "reps": 5, "days_per_week": 3}
+            as_coach.post(reverse("tailor_add", args=[enrolment.pk, stage.pk]), added)
+    assert Tailoring.objects.filter(kind="add").count() > 2
     with django_assert_max_num_queries(few):
         as_coach.get(url)
 
@@ -467,11 +524,43 @@ def test_only_her_coach_and_staff_can_tailor_her_program(client, enrolment, role
     assert Enrolment.objects.get(pk=enrolment.pk).start_date == date(2026, 3, 2)
 
 
+@pytest.mark.parametrize(
+    ("broken", "shown"),
+    [({"timezone": "Europe/Londn"}, "Europe/Londn"), ({"start_date": date(1, 1, 1)}, "date")],
+    ids=["zone", "date"],
+)
+def test_an_enrolment_the_schedule_cannot_read_is_sent_back_with_what_needs_fixing(
+    as_coach, enrolment, broken, shown
+):
+    urls = tailor_urls(enrolment)
+    Enrolment.objects.filter(pk=enrolment.pk).update(**broken)  # older data; the model refuses it
+    form = {"start_date": "2026-02-23", "sets": 2, "reps": 5, "days_per_week": 3}
+    for method, url in urls:
+        response = getattr(as_coach, method)(url, form, follow=True)
+        assert response.redirect_chain == [("/coach/", 302)], (method, url)
+        page = response.content.decode()
+        assert "needs fixing by staff before her program can be shown or changed" in page
+        assert shown in page
+    assert not Tailoring.objects.exists() and not CoachAction.objects.exists()
+    assert not ProgramMove.objects.exists()
+
+
 def test_staff_can_open_the_page(client, enrolment):
     staff = person("staff@example.com", is_staff=True)
     roles.make_coach(staff)
     client.force_login(staff)
     assert client.get(reverse("tailor", args=[enrolment.pk])).status_code == 200
+
+
+def test_staff_who_are_not_coaches_can_tailor_her_program(client, enrolment):
+    staff = person("staff@example.com", is_staff=True)
+    assert not roles.is_coach(staff)
+    client.force_login(staff)
+    assert client.get(reverse("tailor", args=[enrolment.pk])).status_code == 200
+    old = prescription("deep-core")
+    response = client.post(change_url(enrolment, old), dose(old, reps=6), follow=True)
+    assert "Saved: Deep Core 1: 6 reps" in response.content.decode()
+    assert Tailoring.objects.get().made_by == staff
 
 
 def test_a_prescription_of_another_program_is_not_found(as_coach, enrolment, other_program):
@@ -584,3 +673,186 @@ def test_deleting_her_enrolment_takes_her_tailorings_with_it(as_coach, enrolment
     enrolment.delete()
     assert not Tailoring.objects.exists()
     assert Prescription.objects.filter(pk=old.pk).exists()
+
+
+# A request that loaded her row, or read the clock, before another saved a change
+
+
+def stale_copy(enrolment) -> Enrolment:
+    return Enrolment.objects.get(pk=enrolment.pk)
+
+
+@pytest.mark.parametrize("kind", ["change", "remove", "add"])
+def test_a_change_through_a_copy_of_her_row_read_before_a_move_is_refused_cleanly(
+    enrolment, coach, other_program, kind
+):
+    stale = stale_copy(enrolment)
+    tailoring.move_program(stale_copy(enrolment), other_program, coach, timezone.now())
+    old = prescription("deep-core")
+    with pytest.raises(ValidationError) as refused:
+        if kind == "change":
+            tailoring.change(
+                stale, old, replace(tailoring.Dose.of(old), reps=4), coach, timezone.now()
+            )
+        elif kind == "remove":
+            tailoring.remove(stale, old, coach, timezone.now())
+        else:
+            tailoring.add(stale, old.stage, tailoring.Dose.of(old), coach, timezone.now())
+    assert refused.value.messages == ["Deep core is no longer in her program; reload the page."]
+    assert not Tailoring.objects.exists()
+
+
+def test_a_second_move_through_a_copy_of_her_row_read_before_the_first_is_refused(
+    enrolment, coach, other_program
+):
+    first, second = stale_copy(enrolment), stale_copy(enrolment)
+    tailoring.move_program(first, other_program, coach, timezone.now())
+    with pytest.raises(ValidationError) as refused:
+        tailoring.move_program(second, other_program, coach, timezone.now())
+    assert refused.value.messages == ["She is already in that program."]
+    assert ProgramMove.objects.count() == 1
+
+
+@pytest.mark.parametrize("move", ["start", "program"])
+def test_a_move_through_a_copy_of_her_row_read_before_she_left_is_refused(
+    enrolment, coach, other_program, move
+):
+    stale = stale_copy(enrolment)
+    left = stale_copy(enrolment)
+    left.withdraw(timezone.now())
+    with pytest.raises(ValidationError) as refused:
+        if move == "start":
+            tailoring.move_start(stale, date(2026, 2, 23), coach, timezone.now())
+        else:
+            tailoring.move_program(stale, other_program, coach, timezone.now())
+    assert refused.value.messages[0].startswith("Her program has ended")
+    her = stale_copy(enrolment)
+    assert (her.start_date, her.program_id) == (date(2026, 3, 2), enrolment.program_id)
+    assert not ProgramMove.objects.exists()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_two_moves_at_once_make_one(enrolment, coach, other_program):
+    """Each request loaded her row before either moved her; the second reads it again once the
+    first has committed, and finds her moved."""
+    copies = [stale_copy(enrolment), stale_copy(enrolment)]
+    first_saved, release = threading.Event(), threading.Event()
+
+    def move(her):
+        try:
+            tailoring.move_program(her, other_program, coach, timezone.now())
+        except ValidationError as error:
+            return error.messages[0]
+        return "moved"
+
+    def first():
+        with transaction.atomic():
+            result = move(copies[0])
+            first_saved.set()
+            release.wait(TIMEOUT)
+        return result
+
+    def second():
+        first_saved.wait(TIMEOUT)
+        threading.Timer(0.5, release.set).start()  # while the second waits for her row
+        return move(copies[1])
+
+    assert in_threads(first, second) == ["moved", "She is already in that program."]
+    assert ProgramMove.objects.count() == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_move_to_a_program_she_enrols_in_at_that_moment_is_refused(
+    enrolment, coach, other_program, make_enrolment
+):
+    """Her own enrolment is not yet committed when the move checks for it; the database's
+    constraint refuses the move, which says why and saves nothing."""
+    enrolled, release = threading.Event(), threading.Event()
+
+    def enrol():
+        with transaction.atomic():
+            make_enrolment(program=other_program)
+            enrolled.set()
+            release.wait(TIMEOUT)
+
+    def move():
+        enrolled.wait(TIMEOUT)
+        threading.Timer(0.5, release.set).start()  # while the move waits for her enrolment
+        try:
+            tailoring.move_program(stale_copy(enrolment), other_program, coach, timezone.now())
+        except ValidationError as error:
+            return error.messages[0]
+        return "moved"
+
+    assert in_threads(enrol, move) == [None, tailoring.SEPARATELY]
+    assert not ProgramMove.objects.exists()
+    assert not CoachAction.objects.filter(kind=CoachAction.Kind.MOVED_PROGRAM).exists()
+    assert stale_copy(enrolment).program_id != other_program.pk
+
+
+# A request that read the clock before another, but took her row after it
+
+
+def test_a_change_read_with_an_earlier_clock_sees_the_change_saved_before_it(enrolment, coach):
+    first_clock = timezone.now()
+    old = prescription("deep-core")
+    tailoring.change(enrolment, old, replace(tailoring.Dose.of(old), reps=7), coach, first_clock)
+    with pytest.raises(ValidationError) as refused:
+        tailoring.change(
+            enrolment,
+            old,
+            replace(tailoring.Dose.of(old), reps=5),
+            coach,
+            first_clock - timedelta(seconds=1),
+        )
+    assert refused.value.messages == ["That exercise is no longer on her list; reload the page."]
+    assert Tailoring.objects.count() == 1
+
+
+def test_a_change_read_with_an_earlier_clock_is_made_after_the_one_saved_before_it(
+    enrolment, coach
+):
+    first_clock = timezone.now()
+    one, two = prescription("deep-core", 1), prescription("deep-core", 2)
+    first = tailoring.change(
+        enrolment, one, replace(tailoring.Dose.of(one), reps=7), coach, first_clock
+    )
+    second = tailoring.remove(enrolment, two, coach, first_clock - timedelta(seconds=1))
+    assert second.made_at > first.made_at
+    her = stale_copy(enrolment)
+    her_facts = her.facts()
+    stage = next(s for s in her_facts.stages if s.key == one.stage_id)
+    assert [p.key for p in schedule.prescribed(her_facts, stage, second.made_at)] == [
+        first.prescription_id
+    ]
+    action = CoachAction.objects.filter(kind=CoachAction.Kind.TAILORED).latest("pk")
+    assert action.at == second.made_at
+
+
+def test_changes_made_at_the_same_instant_are_all_in_force_at_it(as_coach, enrolment, coach):
+    now = timezone.now()
+    one, two = prescription("deep-core", 1), prescription("deep-core", 2)
+    first = tailoring.change(enrolment, one, replace(tailoring.Dose.of(one), reps=7), coach, now)
+    second = tailoring.remove(enrolment, two, coach, now)
+    assert first.made_at == second.made_at == now
+    page = as_coach.get(reverse("tailor", args=[enrolment.pk])).content.decode()
+    assert "Deep Core 1</strong>: 7 reps" in page
+    assert f'id="ex-{two.pk}"' not in page
+
+
+def test_a_change_read_with_an_earlier_clock_than_a_move_is_made_in_her_new_program(
+    enrolment, coach, other_program
+):
+    first_clock = timezone.now()
+    move = tailoring.move_program(enrolment, other_program, coach, first_clock)
+    twins = Prescription.objects.get(stage__program=other_program)
+    change = tailoring.change(
+        enrolment,
+        twins,
+        replace(tailoring.Dose.of(twins), reps=9),
+        coach,
+        first_clock - timedelta(seconds=1),
+    )
+    assert change.made_at > move.moved_at

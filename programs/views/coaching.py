@@ -66,17 +66,25 @@ def client_enrolment(request, pk: int) -> Enrolment:
     return get_object_or_404(enrolments, pk=pk)
 
 
+def needs_fixing(request, enrolment: Enrolment):
+    """A redirect to the dashboard saying what staff must fix, if her enrolment holds a zone or
+    date the schedule cannot read; None if all is well."""
+    if not (problem := enrolment.data_problem):
+        return None
+    messages.error(
+        request,
+        f"{enrolment.user.get_full_name() or 'This client'}'s enrolment needs fixing by staff "
+        f"before her program can be shown or changed: {problem}",
+    )
+    return redirect("dashboard")
+
+
 @coach_required
 def client(request, pk):
     """Everything about one client: where she is, her charts, her timeline, her answers."""
     enrolment = client_enrolment(request, pk)
-    if problem := enrolment.data_problem:
-        messages.error(
-            request,
-            f"{enrolment.user.get_full_name() or 'This client'}'s enrolment needs fixing by "
-            f"staff before it can be shown: {problem}",
-        )
-        return redirect("dashboard")
+    if broken := needs_fixing(request, enrolment):
+        return broken
     now = timezone.now()
     facts = enrolment.facts()
     logs = list(

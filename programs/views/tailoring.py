@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -11,7 +14,7 @@ from django.views.decorators.http import require_POST
 from programs import tailoring
 from programs.forms import DoseForm, MoveProgramForm, StartDateForm
 from programs.models import Prescription, Stage
-from programs.views.coaching import client_enrolment, coach_required
+from programs.views.coaching import client_enrolment, coach_required, needs_fixing
 
 
 def _page(request, enrolment, bound: dict | None = None, problem: str = ""):
@@ -24,19 +27,22 @@ def _page(request, enrolment, bound: dict | None = None, problem: str = ""):
     now = timezone.now()
     facts = enrolment.facts()
     by_pk = tailoring.her_prescriptions(enrolment)
+    choices = DoseForm.exercise_choices()
+
+    def form(key, auto_id, prescription=None):
+        return bound.get(key) or DoseForm(
+            prescription=prescription, exercise_choices=choices, auto_id=auto_id
+        )
+
     stages = [
         (
             stage,
-            [
-                (p, bound.get(f"change-{p.pk}") or DoseForm(prescription=p, auto_id=f"p{p.pk}_%s"))
-                for p in prescriptions
-            ],
-            bound.get(f"add-{stage.pk}") or DoseForm(auto_id=f"s{stage.pk}_%s"),
+            [(p, form(f"change-{p.pk}", f"p{p.pk}_%s", p)) for p in prescriptions],
+            form(f"add-{stage.pk}", f"s{stage.pk}_%s"),
         )
         for stage, prescriptions in tailoring.stage_lists(enrolment, facts, now, by_pk)
     ]
-    today = enrolment.local_today(now)
-    earliest, latest = tailoring.start_date_range(enrolment, today)
+    earliest, latest = tailoring.start_date_range(facts, now)
     context = {
         "enrolment": enrolment,
         "stages": stages,
@@ -53,22 +59,34 @@ def _page(request, enrolment, bound: dict | None = None, problem: str = ""):
     return render(request, "coach/tailor.html", context, status=400 if problem else 200)
 
 
-@coach_required
-def tailor(request, pk):
+def her_program(view):
+    """A tailoring view, for her coach or staff (`coach_required`), given her enrolment: 404 for
+    anyone else's. One whose zone or date the schedule cannot read goes back to the dashboard,
+    saying what needs fixing, before anything reads or changes her program."""
+
+    @coach_required
+    @wraps(view)
+    def wrapper(request, pk, **kwargs):
+        enrolment = client_enrolment(request, pk)
+        if broken := needs_fixing(request, enrolment):
+            return broken
+        return view(request, enrolment, **kwargs)
+
+    return wrapper
+
+
+@her_program
+def tailor(request, enrolment):
     """What she is asked to do, stage by stage, with a form for each change her coach can make."""
-    enrolment = client_enrolment(request, pk)
-    if enrolment.data_problem:
-        return redirect("client", pk=enrolment.pk)
     return _page(request, enrolment)
 
 
-def _own_prescription(enrolment, prescription_pk) -> Prescription:
+def _own_prescription(enrolment, prescription_pk: int) -> Prescription:
     """A prescription of her program or tailored for her; 404 for anyone else's."""
-    return get_object_or_404(
-        Prescription.objects.select_related("exercise", "stage"),
-        pk=prescription_pk,
-        pk__in=list(tailoring.her_prescriptions(enrolment)),
-    )
+    prescription = tailoring.her_prescriptions(enrolment).get(prescription_pk)
+    if prescription is None:
+        raise Http404("No such prescription of hers.")
+    return prescription
 
 
 def _done(request, enrolment, text: str):
@@ -81,11 +99,10 @@ def _refused(request, enrolment, key: str, form, error: ValidationError):
     return _page(request, enrolment, {key: form}, f"Nothing was saved: {error.messages[0]}")
 
 
-@coach_required
+@her_program
 @require_POST
-def change_prescription(request, pk, prescription_pk):
+def change_prescription(request, enrolment, prescription_pk):
     """A new dose for one of her exercises, or another exercise in its place."""
-    enrolment = client_enrolment(request, pk)
     old = _own_prescription(enrolment, prescription_pk)
     key = f"change-{old.pk}"
     form = DoseForm(request.POST, prescription=old, auto_id=f"p{old.pk}_%s")
@@ -98,10 +115,10 @@ def change_prescription(request, pk, prescription_pk):
     return _done(request, enrolment, f"Saved: {change.summary}.")
 
 
-@coach_required
+@her_program
 @require_POST
-def remove_prescription(request, pk, prescription_pk):
-    enrolment = client_enrolment(request, pk)
+def remove_prescription(request, enrolment, prescription_pk):
+    """One of her exercises comes off her list."""
     old = _own_prescription(enrolment, prescription_pk)
     try:
         change = tailoring.remove(enrolment, old, request.user, timezone.now())
@@ -111,10 +128,10 @@ def remove_prescription(request, pk, prescription_pk):
     return _done(request, enrolment, f"Saved: {change.summary}.")
 
 
-@coach_required
+@her_program
 @require_POST
-def add_exercise(request, pk, stage_pk):
-    enrolment = client_enrolment(request, pk)
+def add_exercise(request, enrolment, stage_pk):
+    """An exercise from the library joins one of her stages."""
     stage = get_object_or_404(Stage, pk=stage_pk, program_id=enrolment.program_id)
     key = f"add-{stage.pk}"
     form = DoseForm(request.POST, auto_id=f"s{stage.pk}_%s")
@@ -127,10 +144,10 @@ def add_exercise(request, pk, stage_pk):
     return _done(request, enrolment, f"Saved: {change.summary}.")
 
 
-@coach_required
+@her_program
 @require_POST
-def move_start(request, pk):
-    enrolment = client_enrolment(request, pk)
+def move_start(request, enrolment):
+    """Her program starts on another date, and is counted again from it."""
     form = StartDateForm(request.POST)
     if not form.is_valid():
         return _page(request, enrolment, {"start": form})
@@ -142,10 +159,10 @@ def move_start(request, pk):
     return _done(request, enrolment, f"Her program now starts on {start:%-d %B %Y}.")
 
 
-@coach_required
+@her_program
 @require_POST
-def move_program(request, pk):
-    enrolment = client_enrolment(request, pk)
+def move_program(request, enrolment):
+    """She follows another published program from now on, keeping her history."""
     form = MoveProgramForm(request.POST, enrolment=enrolment)
     if not form.is_valid():
         return _page(request, enrolment, {"program": form})
