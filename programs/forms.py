@@ -20,6 +20,7 @@ from programs.models import (
     GuidedExercise,
     Invitation,
     Message,
+    Prescription,
     Program,
 )
 
@@ -562,8 +563,8 @@ class DoseForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not self.errors and cleaned.get("reps") is None and cleaned.get("hold_seconds") is None:
-            raise forms.ValidationError("Give a number of reps, a hold time, or both.")
+        if not self.errors:
+            Prescription.check_amount(cleaned.get("reps"), cleaned.get("hold_seconds"))
         return cleaned
 
     def dose(self):

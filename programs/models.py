@@ -255,9 +255,14 @@ class Prescription(models.Model):
     def __str__(self) -> str:
         return f"{self.exercise} ({self.dose})"
 
+    @staticmethod
+    def check_amount(reps: int | None, hold_seconds: int | None) -> None:
+        """A prescription asks for repetitions, a hold, or both."""
+        if reps is None and hold_seconds is None:
+            raise ValidationError("Give a number of reps, a hold time, or both.")
+
     def clean(self) -> None:
-        if self.reps is None and self.hold_seconds is None:
-            raise ValidationError("Give a number of repetitions, a hold time, or both.")
+        self.check_amount(self.reps, self.hold_seconds)
 
     @property
     def dose(self) -> str:
