@@ -56,7 +56,7 @@ def test_a_prescription_needs_reps_or_a_hold(program):
     prescription = program.stages.get(slug="glutes").prescriptions.first()
     prescription.reps = None
     prescription.hold_seconds = None
-    with pytest.raises(ValidationError, match="repetitions, a hold time"):
+    with pytest.raises(ValidationError, match="reps, a hold time"):
         prescription.full_clean()
 
 
