@@ -535,7 +535,12 @@ class DoseForm(forms.Form):
         label="Hold (seconds)", min_value=1, max_value=600, required=False
     )
     days_per_week = forms.IntegerField(label="Days a week", min_value=1, max_value=7)
-    note = forms.CharField(label="Note", max_length=160, required=False)
+    note = forms.CharField(
+        label="Note",
+        max_length=160,
+        required=False,
+        help_text='e.g. "each side". She sees it on her Today page; her emails leave it out.',
+    )
 
     def __init__(self, *args, prescription=None, exercise_choices=None, **kwargs):
         """`exercise_choices` (from `exercise_choices()`): the exercises to offer, loaded once
