@@ -214,17 +214,19 @@ def deliver(rows: list[Notification], clock: Callable[[], datetime], report: Del
     """Send claimed rows over one connection, recording each outcome as it happens."""
     batch = Batch.load(rows, clock())
     connection = get_connection(fail_silently=False)
-    with _receipts_without_flush(), _closing(connection):
+    with Receipts() as receipts, _closing(connection):
         for index, row in enumerate(rows):
             now = clock()
-            if not _deliver_one(row, batch, connection, now, report):
+            if not _deliver_one(row, batch, connection, receipts, now, report):
                 # The server is gone: hand back the rest of the batch for a later try.
-                _hand_back(rows[index + 1 :], now)
+                _hand_back(rows[index + 1 :], receipts, now)
                 report.unreachable = True
                 break
 
 
-def _deliver_one(row, batch: Batch, connection, now: datetime, report: DeliveryReport) -> bool:
+def _deliver_one(
+    row, batch: Batch, connection, receipts: Receipts, now: datetime, report: DeliveryReport
+) -> bool:
     """Check, build and send one row, and record what happened; False if the mail server
     could not be reached."""
     summary = batch.summaries.get(row.recipient_id)
@@ -242,25 +244,27 @@ def _deliver_one(row, batch: Batch, connection, now: datetime, report: DeliveryR
             wanted = _still_wanted(row, recipient, now, summary, batch.broken, batch.unacknowledged)
             message = wanted and emails.build(row, recipient, batch.content, summary)
     except Exception as error:  # this row alone: her data or its template is at fault
-        _finish(row, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}")
+        _finish(
+            row, receipts, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}"
+        )
         report.failed += 1
         log.warning("notification %s could not be built", row.pk, exc_info=True)
         return True
     if not wanted:
-        _finish(row, status=Status.CANCELLED)
+        _finish(row, receipts, status=Status.CANCELLED)
         report.cancelled += 1
         return True
     try:
         _send(connection, message)
     except TemporaryFailure as error:
-        _retry_or_fail(row, str(error), now, report)
+        _retry_or_fail(row, receipts, str(error), now, report)
         return not _connection_lost(error)
     except PermanentFailure as error:
-        _finish(row, status=Status.FAILED, last_error=str(error))
+        _finish(row, receipts, status=Status.FAILED, last_error=str(error))
         report.failed += 1
         log.warning("notification %s failed permanently", row.pk)
     else:
-        _finish(row, status=Status.SENT, sent_at=now, last_error="")
+        _finish(row, receipts, status=Status.SENT, sent_at=now, last_error="")
         report.sent += 1
     return True
 
@@ -383,24 +387,34 @@ def backoff(attempts: int) -> timedelta:
     return min(base * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
 
 
-def _retry_or_fail(row: Notification, error: str, now: datetime, report: DeliveryReport):
+def _retry_or_fail(
+    row: Notification, receipts: Receipts, error: str, now: datetime, report: DeliveryReport
+):
     if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        _finish(row, status=Status.FAILED, last_error=error)
+        _finish(row, receipts, status=Status.FAILED, last_error=error)
         report.failed += 1
         log.warning("notification %s failed after %s attempts", row.pk, row.attempts)
         return
-    _finish(row, status=Status.PENDING, due_at=now + backoff(row.attempts), last_error=error)
+    _finish(
+        row, receipts, status=Status.PENDING, due_at=now + backoff(row.attempts), last_error=error
+    )
     report.retried += 1
     report.errors.append(error)
 
 
-def _hand_back(rows: list[Notification], now: datetime) -> None:
+def _hand_back(rows: list[Notification], receipts: Receipts, now: datetime) -> None:
     """Return untried rows to the queue without counting an attempt against them."""
     for row in rows:
-        _finish(row, status=Status.PENDING, due_at=now + backoff(1), attempts=row.attempts - 1)
+        _finish(
+            row,
+            receipts,
+            status=Status.PENDING,
+            due_at=now + backoff(1),
+            attempts=row.attempts - 1,
+        )
 
 
-def _finish(row: Notification, **changes) -> None:
+def _finish(row: Notification, receipts: Receipts, **changes) -> None:
     """Record an outcome, if the row is still ours (its lease was not taken over).
 
     The message may already be out: if the database is unreachable for a moment (a restart, a
@@ -409,13 +423,14 @@ def _finish(row: Notification, **changes) -> None:
     """
     if changes["status"] in FINAL and row.prepared is not None:
         changes["prepared"] = None  # its bytes have no use once it is settled
+    changes["claimed_until"] = None
     pause = 0.1
     while True:
         try:
-            _record(row, claimed_until=None, **changes)
+            receipts.write(row, changes)
             return
         except (OperationalError, InterfaceError) as error:
-            db = connections[Notification.objects.db]
+            db = receipts.db
             until = row.claimed_until
             late = until is None or timezone.now() + timedelta(seconds=pause) >= until
             if db.in_atomic_block or late:
@@ -423,41 +438,71 @@ def _finish(row: Notification, **changes) -> None:
             log.warning(
                 "notification %s: recording its outcome failed, retrying: %s", row.pk, error
             )
+            receipts.close_cursor()
             with suppress(DatabaseError):
                 db.close()  # the next query connects afresh
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
 
 
-def _record(row: Notification, **changes) -> None:
-    """Write one row's receipt: the hottest query of sending, so it is written plainly rather
-    than built through the ORM for every message."""
-    db = connections[Notification.objects.db]
-    fields = [Notification._meta.get_field(name) for name in changes]
-    assignments = ", ".join(f"{db.ops.quote_name(f.column)} = %s" for f in fields)
-    params = [
-        f.get_db_prep_save(value, db) for f, value in zip(fields, changes.values(), strict=True)
-    ]
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {db.ops.quote_name(Notification._meta.db_table)} SET {assignments} "
-            "WHERE id = %s AND claim = %s",
-            [*params, row.pk, row.claim],
+class Receipts:
+    """Writes each row's receipt as soon as its outcome is known. It is the hottest query of
+    sending, so it is written plainly over one cursor for the batch, rather than built through
+    the ORM for every message.
+
+    On PostgreSQL, receipts are committed without waiting for the flush to disk (see the
+    module's docstring for what that trades); the connection is reset afterwards.
+    """
+
+    def __init__(self) -> None:
+        self.db = connections[Notification.objects.db]
+        self.cursor = None
+        self.unflushed = False
+
+    def __enter__(self) -> Receipts:
+        if self.db.vendor == "postgresql" and not self.db.in_atomic_block:
+            self._cursor().execute("SET synchronous_commit TO OFF")
+            self.unflushed = True
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.unflushed:
+            with suppress(DatabaseError):
+                self._cursor().execute("RESET synchronous_commit")
+        self.close_cursor()
+
+    def write(self, row: Notification, changes: dict) -> None:
+        """Set `changes` on the row, if it is still ours."""
+        params = [_db_value(self.db, value) for value in changes.values()]
+        self._cursor().execute(
+            _receipt_sql(self.db.alias, tuple(changes)), [*params, row.pk, row.claim]
         )
 
+    def close_cursor(self) -> None:
+        if self.cursor is not None:
+            with suppress(DatabaseError):
+                self.cursor.close()
+            self.cursor = None
 
-@contextmanager
-def _receipts_without_flush():
-    """On PostgreSQL, commit this sender's receipts without waiting for the flush to disk (see
-    the module's docstring for what that trades); the connection is reset afterwards."""
-    db = connections[Notification.objects.db]
-    if db.vendor != "postgresql" or db.in_atomic_block:
-        yield
-        return
-    with db.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with suppress(DatabaseError), db.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
+    def _cursor(self):
+        if self.cursor is None:
+            self.cursor = self.db.cursor()
+        return self.cursor
+
+
+@lru_cache(maxsize=32)
+def _receipt_sql(alias: str, names: tuple[str, ...]) -> str:
+    quote = connections[alias].ops.quote_name
+    assignments = ", ".join(
+        f"{quote(Notification._meta.get_field(name).column)} = %s" for name in names
+    )
+    return (
+        f"UPDATE {quote(Notification._meta.db_table)} SET {assignments} "
+        "WHERE id = %s AND claim = %s"
+    )
+
+
+def _db_value(db, value):
+    # A receipt holds text, numbers, nothing, or a moment: only a moment needs converting to
+    # the database's own form (SQLite keeps it as text, in UTC).
+    return db.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
