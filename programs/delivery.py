@@ -81,12 +81,22 @@ def claimable(now: datetime) -> Q:
     return Q(LIVE, due_at__lte=now) & (Q(status=Status.PENDING) | Q(claimed_until__lt=now))
 
 
+# What sending an email prepared ahead needs besides its row: whether the email still holds
+# (`Notification.prepared_message`) and whether she withdrew. A row whose email is built now
+# needs the rest of her enrolment, her program, her account and her coach.
+PREPARED_NEEDS = ("enrolment__status", "enrolment__version", "recipient__email")
+BUILDING_NEEDS = ("enrolment__program", "enrolment__user", "enrolment__coach", "recipient")
+
+
 def claim(now: datetime, limit: int) -> list[Notification]:
     """Take up to `limit` due rows for this dispatcher alone, for the length of a lease.
 
     On PostgreSQL the candidates are locked with SKIP LOCKED, so concurrent dispatchers pass
     each other by; everywhere, the update re-checks that each row is still claimable, so a row
     taken by someone else in between is simply not ours.
+
+    The rows come with what sending them needs: little for an email prepared ahead that still
+    holds, everything her email is built from for any other.
     """
     token = uuid.uuid4().hex
     with transaction.atomic():
@@ -104,11 +114,15 @@ def claim(now: datetime, limit: int) -> list[Notification]:
             claimed_until=now + lease(),
             attempts=F("attempts") + 1,
         )
-    return list(
-        Notification.objects.filter(claim=token, status=Status.SENDING)
-        .select_related("enrolment__program", "enrolment__user", "enrolment__coach", "recipient")
-        .order_by("due_at")
-    )
+    # By primary key: the claim itself is in no index.
+    claimed = Notification.objects.filter(pk__in=candidates, claim=token).order_by("due_at")
+    own = [f.name for f in Notification._meta.concrete_fields]
+    rows = list(claimed.select_related("enrolment", "recipient").only(*own, *PREPARED_NEEDS))
+    built = [row.pk for row in rows if row.prepared_message() is None]
+    if built:
+        whole = claimed.filter(pk__in=built).select_related(*BUILDING_NEEDS).in_bulk()
+        rows = [whole.get(row.pk, row) for row in rows]
+    return rows
 
 
 # Delivering
@@ -192,9 +206,13 @@ class Batch:
         # only for the rest.
         fresh = [r for r in rows if r.enrolment and r.prepared_message() is None]
         enrolments = list({r.enrolment_id: r.enrolment for r in fresh}.values())
-        prefetch_related_objects(enrolments, *facts.HER_FACTS)
-        specs = facts.specs_for(enrolments)
-        recipients, broken = facts.recipients(enrolments, specs)
+        if enrolments:
+            prefetch_related_objects(enrolments, *facts.HER_FACTS)
+            specs = facts.specs_for(enrolments)
+            recipients, broken = facts.recipients(enrolments, specs)
+            content = emails.Content.load(specs, enrolments)
+        else:
+            recipients, broken, content = {}, {}, emails.Content({}, {})
         # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
         coaches = {r.recipient_id for r in rows if r.kind == notifications.COACH_DIGEST.key}
         summaries = digests.summaries(coaches, now)
@@ -205,7 +223,7 @@ class Batch:
             recipients,
             broken,
             summaries,
-            emails.Content.load(specs, enrolments),
+            content,
             frozenset(waiting),
         )
 

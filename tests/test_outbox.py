@@ -178,6 +178,26 @@ def test_two_claims_never_take_the_same_row(make_enrolment):
     assert delivery.claim(NOW, limit=3) == []
 
 
+def test_a_claim_costs_the_same_queries_however_many_rows_it_takes(make_enrolment):
+    due_rows(make_enrolment, 12)
+
+    def claimed(limit):
+        with CaptureQueriesContext(connection) as captured:
+            rows = delivery.claim(NOW, limit=limit)
+        return rows, len(captured)
+
+    (few, few_queries), (many, many_queries) = claimed(2), claimed(10)
+    assert (len(few), len(many)) == (2, 10)
+    assert few_queries == many_queries
+    # Not prepared: each comes with everything her email is built from.
+    with CaptureQueriesContext(connection) as captured:
+        read = [
+            (r.enrolment.program.slug, r.enrolment.user.email, r.enrolment.coach, r.recipient.email)
+            for r in many
+        ]
+    assert len(read) == 10 and len(captured) == 0
+
+
 def test_claim_takes_only_what_is_due(make_enrolment):
     due_rows(make_enrolment, 1)
     Notification.objects.update(due_at=NOW + timedelta(seconds=1))
