@@ -22,6 +22,7 @@ of a second of receipts, and resend those messages.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import time
 import uuid
@@ -332,9 +333,8 @@ def _send(connection, message) -> None:
             # for the whole batch.
             connection.open()
         if isinstance(message, Prepared) and isinstance(connection, smtp.EmailBackend):
-            to = sanitize_address(message.to, settings.DEFAULT_CHARSET)
             connection.connection.sendmail(
-                _envelope(settings.DEFAULT_FROM_EMAIL), [to], message.data
+                _envelope(settings.DEFAULT_FROM_EMAIL), [smtp_address(message.to)], message.data
             )
             sent = 1
         else:
@@ -387,6 +387,20 @@ KEPT_HEADERS = ("Message-ID", "Date", "List-Unsubscribe", "List-Unsubscribe-Post
 
 @lru_cache(maxsize=4)
 def _envelope(address: str) -> str:
+    return smtp_address(address)
+
+
+ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+LABEL = r"[A-Za-z0-9-]{1,63}"
+PLAIN_ADDRESS = re.compile(rf"{ATEXT}(?:\.{ATEXT})*@{LABEL}(?:\.{LABEL})*")
+
+
+def smtp_address(address: str) -> str:
+    """The address as the SMTP envelope takes it, as Django's mail backend gives it
+    (`sanitize_address`). A plain ASCII address, as accounts hold, is that already, and is
+    taken as it is: parsing it costs a sizeable part of sending a prepared email."""
+    if PLAIN_ADDRESS.fullmatch(address):
+        return address
     return sanitize_address(address, settings.DEFAULT_CHARSET)
 
 

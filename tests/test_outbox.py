@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.message import sanitize_address
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -307,6 +308,31 @@ def test_backoff_doubles_up_to_an_hour(settings):
         3600,
         3600,
     ]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "amira@example.com",
+        "a.b-c+tag@mail.example.co.uk",
+        "o'neil@example.com",
+        "X_Y=z@A-B.EXAMPLE",
+        # Not plain: a name, non-ASCII, quoting, an empty atom, a domain literal.
+        "Amira <amira@example.com>",
+        "josé@example.com",
+        "amira@exämple.com",
+        '"a b"@example.com',
+        "a..b@example.com",
+        "amira@[127.0.0.1]",
+    ],
+)
+def test_the_envelope_has_the_address_djangos_mail_backend_would_give(address):
+    assert delivery.smtp_address(address) == sanitize_address(address, "utf-8")
+
+
+def test_an_address_django_would_refuse_is_refused():
+    with pytest.raises(ValueError):
+        delivery.smtp_address("amira@" + "x" * 64 + ".example.com")
 
 
 def test_a_permanent_refusal_fails_at_once_with_its_error(make_enrolment, connection_with):
