@@ -396,9 +396,9 @@ PLAIN_ADDRESS = re.compile(rf"{ATEXT}(?:\.{ATEXT})*@{LABEL}(?:\.{LABEL})*")
 
 
 def smtp_address(address: str) -> str:
-    """The address as the SMTP envelope takes it, as Django's mail backend gives it
-    (`sanitize_address`). A plain ASCII address, as accounts hold, is that already, and is
-    taken as it is: parsing it costs a sizeable part of sending a prepared email."""
+    """The address as the SMTP envelope takes it: what Django's mail backend gives
+    (`sanitize_address`). A plain ASCII address, as accounts hold, is that already and is taken
+    as it is, rather than parsed again for every message sent."""
     if PLAIN_ADDRESS.fullmatch(address):
         return address
     return sanitize_address(address, settings.DEFAULT_CHARSET)
