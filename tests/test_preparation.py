@@ -211,11 +211,7 @@ def test_prepared_emails_are_sent_without_her_facts_in_a_few_queries_and_a_recei
     assert len(more) - len(few) == 6 - 2
     # Only the outbox, and her enrolment's state and her address: none of what her email was
     # built from (her sessions, pauses, holds, tailorings, the program).
-    read = {
-        table
-        for sql in more
-        for table in re.findall(r'(?:FROM|JOIN|UPDATE) "(\w+)"', sql)
-    }
+    read = {table for sql in more for table in re.findall(r'(?:FROM|JOIN|UPDATE) "(\w+)"', sql)}
     assert read == {Notification._meta.db_table, Enrolment._meta.db_table, "auth_user"}
 
 
