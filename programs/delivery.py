@@ -22,6 +22,7 @@ of a second of receipts, and resend those messages.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import time
 import uuid
@@ -81,12 +82,22 @@ def claimable(now: datetime) -> Q:
     return Q(LIVE, due_at__lte=now) & (Q(status=Status.PENDING) | Q(claimed_until__lt=now))
 
 
+# What sending an email prepared ahead needs besides its row: whether the email still holds
+# (`Notification.prepared_message`) and whether she withdrew. A row whose email is built now
+# needs the rest of her enrolment, her program, her account and her coach.
+PREPARED_NEEDS = ("enrolment__status", "enrolment__version", "recipient__email")
+BUILDING_NEEDS = ("enrolment__program", "enrolment__user", "enrolment__coach", "recipient")
+
+
 def claim(now: datetime, limit: int) -> list[Notification]:
     """Take up to `limit` due rows for this dispatcher alone, for the length of a lease.
 
     On PostgreSQL the candidates are locked with SKIP LOCKED, so concurrent dispatchers pass
     each other by; everywhere, the update re-checks that each row is still claimable, so a row
     taken by someone else in between is simply not ours.
+
+    The rows come with what sending them needs: little for an email prepared ahead that still
+    holds, everything her email is built from for any other.
     """
     token = uuid.uuid4().hex
     with transaction.atomic():
@@ -104,11 +115,15 @@ def claim(now: datetime, limit: int) -> list[Notification]:
             claimed_until=now + lease(),
             attempts=F("attempts") + 1,
         )
-    return list(
-        Notification.objects.filter(claim=token, status=Status.SENDING)
-        .select_related("enrolment__program", "enrolment__user", "enrolment__coach", "recipient")
-        .order_by("due_at")
-    )
+    # By primary key: the claim itself is in no index.
+    claimed = Notification.objects.filter(pk__in=candidates, claim=token).order_by("due_at")
+    own = [f.name for f in Notification._meta.concrete_fields]
+    rows = list(claimed.select_related("enrolment", "recipient").only(*own, *PREPARED_NEEDS))
+    built = [row.pk for row in rows if row.prepared_message() is None]
+    if built:
+        whole = claimed.filter(pk__in=built).select_related(*BUILDING_NEEDS).in_bulk()
+        rows = [whole.get(row.pk, row) for row in rows]
+    return rows
 
 
 # Delivering
@@ -192,9 +207,13 @@ class Batch:
         # only for the rest.
         fresh = [r for r in rows if r.enrolment and r.prepared_message() is None]
         enrolments = list({r.enrolment_id: r.enrolment for r in fresh}.values())
-        prefetch_related_objects(enrolments, *facts.HER_FACTS)
-        specs = facts.specs_for(enrolments)
-        recipients, broken = facts.recipients(enrolments, specs)
+        if enrolments:
+            prefetch_related_objects(enrolments, *facts.HER_FACTS)
+            specs = facts.specs_for(enrolments)
+            recipients, broken = facts.recipients(enrolments, specs)
+            content = emails.Content.load(specs, enrolments)
+        else:
+            recipients, broken, content = {}, {}, emails.Content({}, {})
         # A coach's digest has no enrolment: whether it goes depends on all her clients, now.
         coaches = {r.recipient_id for r in rows if r.kind == notifications.COACH_DIGEST.key}
         summaries = digests.summaries(coaches, now)
@@ -205,7 +224,7 @@ class Batch:
             recipients,
             broken,
             summaries,
-            emails.Content.load(specs, enrolments),
+            content,
             frozenset(waiting),
         )
 
@@ -214,17 +233,19 @@ def deliver(rows: list[Notification], clock: Callable[[], datetime], report: Del
     """Send claimed rows over one connection, recording each outcome as it happens."""
     batch = Batch.load(rows, clock())
     connection = get_connection(fail_silently=False)
-    with _receipts_without_flush(), _closing(connection):
+    with Receipts() as receipts, _closing(connection):
         for index, row in enumerate(rows):
             now = clock()
-            if not _deliver_one(row, batch, connection, now, report):
+            if not _deliver_one(row, batch, connection, receipts, now, report):
                 # The server is gone: hand back the rest of the batch for a later try.
-                _hand_back(rows[index + 1 :], now)
+                _hand_back(rows[index + 1 :], receipts, now)
                 report.unreachable = True
                 break
 
 
-def _deliver_one(row, batch: Batch, connection, now: datetime, report: DeliveryReport) -> bool:
+def _deliver_one(
+    row, batch: Batch, connection, receipts: Receipts, now: datetime, report: DeliveryReport
+) -> bool:
     """Check, build and send one row, and record what happened; False if the mail server
     could not be reached."""
     summary = batch.summaries.get(row.recipient_id)
@@ -242,25 +263,27 @@ def _deliver_one(row, batch: Batch, connection, now: datetime, report: DeliveryR
             wanted = _still_wanted(row, recipient, now, summary, batch.broken, batch.unacknowledged)
             message = wanted and emails.build(row, recipient, batch.content, summary)
     except Exception as error:  # this row alone: her data or its template is at fault
-        _finish(row, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}")
+        _finish(
+            row, receipts, status=Status.FAILED, last_error=f"not built: {facts.describe(error)}"
+        )
         report.failed += 1
         log.warning("notification %s could not be built", row.pk, exc_info=True)
         return True
     if not wanted:
-        _finish(row, status=Status.CANCELLED)
+        _finish(row, receipts, status=Status.CANCELLED)
         report.cancelled += 1
         return True
     try:
         _send(connection, message)
     except TemporaryFailure as error:
-        _retry_or_fail(row, str(error), now, report)
+        _retry_or_fail(row, receipts, str(error), now, report)
         return not _connection_lost(error)
     except PermanentFailure as error:
-        _finish(row, status=Status.FAILED, last_error=str(error))
+        _finish(row, receipts, status=Status.FAILED, last_error=str(error))
         report.failed += 1
         log.warning("notification %s failed permanently", row.pk)
     else:
-        _finish(row, status=Status.SENT, sent_at=now, last_error="")
+        _finish(row, receipts, status=Status.SENT, sent_at=now, last_error="")
         report.sent += 1
     return True
 
@@ -310,9 +333,8 @@ def _send(connection, message) -> None:
             # for the whole batch.
             connection.open()
         if isinstance(message, Prepared) and isinstance(connection, smtp.EmailBackend):
-            to = sanitize_address(message.to, settings.DEFAULT_CHARSET)
             connection.connection.sendmail(
-                _envelope(settings.DEFAULT_FROM_EMAIL), [to], message.data
+                _envelope(settings.DEFAULT_FROM_EMAIL), [smtp_address(message.to)], message.data
             )
             sent = 1
         else:
@@ -365,6 +387,20 @@ KEPT_HEADERS = ("Message-ID", "Date", "List-Unsubscribe", "List-Unsubscribe-Post
 
 @lru_cache(maxsize=4)
 def _envelope(address: str) -> str:
+    return smtp_address(address)
+
+
+ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+LABEL = r"[A-Za-z0-9-]{1,63}"
+PLAIN_ADDRESS = re.compile(rf"{ATEXT}(?:\.{ATEXT})*@{LABEL}(?:\.{LABEL})*")
+
+
+def smtp_address(address: str) -> str:
+    """The address as the SMTP envelope takes it: what Django's mail backend gives
+    (`sanitize_address`). A plain ASCII address, as accounts hold, is that already and is taken
+    as it is, rather than parsed again for every message sent."""
+    if PLAIN_ADDRESS.fullmatch(address):
+        return address
     return sanitize_address(address, settings.DEFAULT_CHARSET)
 
 
@@ -383,24 +419,34 @@ def backoff(attempts: int) -> timedelta:
     return min(base * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
 
 
-def _retry_or_fail(row: Notification, error: str, now: datetime, report: DeliveryReport):
+def _retry_or_fail(
+    row: Notification, receipts: Receipts, error: str, now: datetime, report: DeliveryReport
+):
     if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        _finish(row, status=Status.FAILED, last_error=error)
+        _finish(row, receipts, status=Status.FAILED, last_error=error)
         report.failed += 1
         log.warning("notification %s failed after %s attempts", row.pk, row.attempts)
         return
-    _finish(row, status=Status.PENDING, due_at=now + backoff(row.attempts), last_error=error)
+    _finish(
+        row, receipts, status=Status.PENDING, due_at=now + backoff(row.attempts), last_error=error
+    )
     report.retried += 1
     report.errors.append(error)
 
 
-def _hand_back(rows: list[Notification], now: datetime) -> None:
+def _hand_back(rows: list[Notification], receipts: Receipts, now: datetime) -> None:
     """Return untried rows to the queue without counting an attempt against them."""
     for row in rows:
-        _finish(row, status=Status.PENDING, due_at=now + backoff(1), attempts=row.attempts - 1)
+        _finish(
+            row,
+            receipts,
+            status=Status.PENDING,
+            due_at=now + backoff(1),
+            attempts=row.attempts - 1,
+        )
 
 
-def _finish(row: Notification, **changes) -> None:
+def _finish(row: Notification, receipts: Receipts, **changes) -> None:
     """Record an outcome, if the row is still ours (its lease was not taken over).
 
     The message may already be out: if the database is unreachable for a moment (a restart, a
@@ -409,13 +455,14 @@ def _finish(row: Notification, **changes) -> None:
     """
     if changes["status"] in FINAL and row.prepared is not None:
         changes["prepared"] = None  # its bytes have no use once it is settled
+    changes["claimed_until"] = None
     pause = 0.1
     while True:
         try:
-            _record(row, claimed_until=None, **changes)
+            receipts.write(row, changes)
             return
         except (OperationalError, InterfaceError) as error:
-            db = connections[Notification.objects.db]
+            db = receipts.db
             until = row.claimed_until
             late = until is None or timezone.now() + timedelta(seconds=pause) >= until
             if db.in_atomic_block or late:
@@ -423,41 +470,71 @@ def _finish(row: Notification, **changes) -> None:
             log.warning(
                 "notification %s: recording its outcome failed, retrying: %s", row.pk, error
             )
+            receipts.close_cursor()
             with suppress(DatabaseError):
                 db.close()  # the next query connects afresh
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
 
 
-def _record(row: Notification, **changes) -> None:
-    """Write one row's receipt: the hottest query of sending, so it is written plainly rather
-    than built through the ORM for every message."""
-    db = connections[Notification.objects.db]
-    fields = [Notification._meta.get_field(name) for name in changes]
-    assignments = ", ".join(f"{db.ops.quote_name(f.column)} = %s" for f in fields)
-    params = [
-        f.get_db_prep_save(value, db) for f, value in zip(fields, changes.values(), strict=True)
-    ]
-    with db.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {db.ops.quote_name(Notification._meta.db_table)} SET {assignments} "
-            "WHERE id = %s AND claim = %s",
-            [*params, row.pk, row.claim],
+class Receipts:
+    """Writes each row's receipt as soon as its outcome is known. It is the hottest query of
+    sending, so it is written plainly over one cursor for the batch, rather than built through
+    the ORM for every message.
+
+    On PostgreSQL, receipts are committed without waiting for the flush to disk (see the
+    module's docstring for what that trades); the connection is reset afterwards.
+    """
+
+    def __init__(self) -> None:
+        self.db = connections[Notification.objects.db]
+        self.cursor = None
+        self.unflushed = False
+
+    def __enter__(self) -> Receipts:
+        if self.db.vendor == "postgresql" and not self.db.in_atomic_block:
+            self._cursor().execute("SET synchronous_commit TO OFF")
+            self.unflushed = True
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.unflushed:
+            with suppress(DatabaseError):
+                self._cursor().execute("RESET synchronous_commit")
+        self.close_cursor()
+
+    def write(self, row: Notification, changes: dict) -> None:
+        """Set `changes` on the row, if it is still ours."""
+        params = [_db_value(self.db, value) for value in changes.values()]
+        self._cursor().execute(
+            _receipt_sql(self.db.alias, tuple(changes)), [*params, row.pk, row.claim]
         )
 
+    def close_cursor(self) -> None:
+        if self.cursor is not None:
+            with suppress(DatabaseError):
+                self.cursor.close()
+            self.cursor = None
 
-@contextmanager
-def _receipts_without_flush():
-    """On PostgreSQL, commit this sender's receipts without waiting for the flush to disk (see
-    the module's docstring for what that trades); the connection is reset afterwards."""
-    db = connections[Notification.objects.db]
-    if db.vendor != "postgresql" or db.in_atomic_block:
-        yield
-        return
-    with db.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with suppress(DatabaseError), db.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
+    def _cursor(self):
+        if self.cursor is None:
+            self.cursor = self.db.cursor()
+        return self.cursor
+
+
+@lru_cache(maxsize=32)
+def _receipt_sql(alias: str, names: tuple[str, ...]) -> str:
+    quote = connections[alias].ops.quote_name
+    assignments = ", ".join(
+        f"{quote(Notification._meta.get_field(name).column)} = %s" for name in names
+    )
+    return (
+        f"UPDATE {quote(Notification._meta.db_table)} SET {assignments} "
+        "WHERE id = %s AND claim = %s"
+    )
+
+
+def _db_value(db, value):
+    # A receipt holds text, numbers, nothing, or a moment: only a moment needs converting to
+    # the database's own form (SQLite keeps it as text, in UTC).
+    return db.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.message import sanitize_address
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -178,6 +179,26 @@ def test_two_claims_never_take_the_same_row(make_enrolment):
     assert delivery.claim(NOW, limit=3) == []
 
 
+def test_a_claim_costs_the_same_queries_however_many_rows_it_takes(make_enrolment):
+    due_rows(make_enrolment, 12)
+
+    def claimed(limit):
+        with CaptureQueriesContext(connection) as captured:
+            rows = delivery.claim(NOW, limit=limit)
+        return rows, len(captured)
+
+    (few, few_queries), (many, many_queries) = claimed(2), claimed(10)
+    assert (len(few), len(many)) == (2, 10)
+    assert few_queries == many_queries
+    # Not prepared: each comes with everything her email is built from.
+    with CaptureQueriesContext(connection) as captured:
+        read = [
+            (r.enrolment.program.slug, r.enrolment.user.email, r.enrolment.coach, r.recipient.email)
+            for r in many
+        ]
+    assert len(read) == 10 and len(captured) == 0
+
+
 def test_claim_takes_only_what_is_due(make_enrolment):
     due_rows(make_enrolment, 1)
     Notification.objects.update(due_at=NOW + timedelta(seconds=1))
@@ -287,6 +308,31 @@ def test_backoff_doubles_up_to_an_hour(settings):
         3600,
         3600,
     ]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "amira@example.com",
+        "a.b-c+tag@mail.example.co.uk",
+        "o'neil@example.com",
+        "X_Y=z@A-B.EXAMPLE",
+        # Not plain: a name, non-ASCII, quoting, an empty atom, a domain literal.
+        "Amira <amira@example.com>",
+        "josé@example.com",
+        "amira@exämple.com",
+        '"a b"@example.com',
+        "a..b@example.com",
+        "amira@[127.0.0.1]",
+    ],
+)
+def test_the_envelope_has_the_address_djangos_mail_backend_would_give(address):
+    assert delivery.smtp_address(address) == sanitize_address(address, "utf-8")
+
+
+def test_an_address_django_would_refuse_is_refused():
+    with pytest.raises(ValueError):
+        delivery.smtp_address("amira@" + "x" * 64 + ".example.com")
 
 
 def test_a_permanent_refusal_fails_at_once_with_its_error(make_enrolment, connection_with):

@@ -1,11 +1,14 @@
 """Preparing scheduled emails ahead of their moment, and sending them as prepared only while
 nothing they depend on has changed."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from programs import delivery, facts, planning, preparation
 from programs.models import (
@@ -177,6 +180,47 @@ def test_a_prepared_email_goes_out_as_prepared(enrolment, clock):
     assert len(mail.outbox) == 1
     assert "Amira" in mail.outbox[0].body and "Renamed" not in mail.outbox[0].body
     assert due_row().status == Status.SENT
+
+
+def women_prepared(make_enrolment, django_user_model, program, count: int, prefix: str):
+    """`count` more women whose session reminders fall due at MOMENT, each prepared ahead."""
+    prescription = program.stages.get(slug="breathing").prescriptions.first()
+    for i in range(count):
+        address = f"{prefix}{i}@example.com"
+        user = django_user_model.objects.create_user(address, address)
+        woman = make_enrolment(user=user)
+        SessionLog.objects.create(
+            enrolment=woman, prescription=prescription, local_date=date(2026, 3, 3)
+        )
+    planning.plan_all(BEFORE)
+    ids = list(
+        Notification.objects.filter(
+            due_at=MOMENT, kind="session", enrolment__user__email__startswith=prefix
+        ).values_list("pk", flat=True)
+    )
+    assert preparation.prepare(ids, BEFORE).prepared == count
+
+
+def queries_to_send(sent: int) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        report = delivery.send_due(lambda: MOMENT)
+    assert report.sent == sent and len(mail.outbox) == sent
+    mail.outbox.clear()
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_prepared_emails_are_sent_without_her_facts_in_a_few_queries_and_a_receipt_each(
+    make_enrolment, django_user_model, program
+):
+    women_prepared(make_enrolment, django_user_model, program, 2, "few")
+    few = queries_to_send(2)
+    women_prepared(make_enrolment, django_user_model, program, 6, "more")
+    more = queries_to_send(6)
+    assert len(more) - len(few) == 6 - 2
+    # Only the outbox, and her enrolment's state and her address: none of what her email was
+    # built from (her sessions, pauses, holds, tailorings, the program).
+    read = {table for sql in more for table in re.findall(r'(?:FROM|JOIN|UPDATE) "(\w+)"', sql)}
+    assert read == {Notification._meta.db_table, Enrolment._meta.db_table, "auth_user"}
 
 
 def test_a_sent_row_keeps_no_prepared_bytes(enrolment):

@@ -110,15 +110,15 @@ def prepared(make_enrolment, django_user_model, program) -> list[str]:
 
 def receipts_logged(monkeypatch, log, before=None):
     """Log each receipt written; `before(address)` runs first, on the sender's thread."""
-    record = delivery._record
+    write = delivery.Receipts.write
 
-    def logged(row, **changes):
+    def logged(receipts, row, changes):
         if before is not None:
             before(row.to_address)
-        record(row, **changes)
+        write(receipts, row, changes)
         log.add("receipt", row.to_address)
 
-    monkeypatch.setattr(delivery, "_record", logged)
+    monkeypatch.setattr(delivery.Receipts, "write", logged)
 
 
 def send_all() -> delivery.DeliveryReport:

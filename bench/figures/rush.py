@@ -190,9 +190,12 @@ def _run(ctx, cohort, size, at: datetime, names: str, goal, sampler: RssSampler 
     sends = task_times(worker, mark).get("send_due_notifications", [])
     per_task = settings.OUTBOX_MAX_BATCHES_PER_TASK * settings.OUTBOX_SEND_BATCH
     raw = ctx.facts.get("raw_rate")
+    # What one dispatch tick can start: beyond this rate, senders would wait for the next tick.
+    tick_cap = settings.OUTBOX_SENDERS * per_task / settings.DISPATCH_SECONDS
     tasks = (
         f" in {len(sends)} sender tasks of up to {per_task:,} messages"
-        f" ({statistics.mean(sends):.1f} s each on average)"
+        f" ({statistics.mean(sends):.1f} s each on average; a dispatch tick starts senders for"
+        f" at most {tick_cap:,.0f} msg/s)"
         if sends
         else ""
     )
