@@ -350,6 +350,8 @@ def _send(connection, message) -> None:
         raise kind(f"SMTP {error.smtp_code}: {_text(error.smtp_error)}") from error
     except (smtplib.SMTPException, OSError) as error:
         raise TemporaryFailure(f"connection: {type(error).__name__}: {error}") from error
+    except ValueError as error:  # an address the mail library cannot put in an envelope
+        raise PermanentFailure(f"address refused: {error}") from error
     if sent != 1:
         raise TemporaryFailure("the mail backend did not accept the message")
 

@@ -184,3 +184,19 @@ def test_a_temporary_refusal_at_data_is_retried(over_smtp, prepared, log, smtp):
     assert log.of("arrived") == prepared[1:]
     retried = Notification.objects.get(status=Status.PENDING, key="2026-03-04")
     assert retried.to_address == prepared[0] and "451" in retried.last_error
+
+
+@pytest.mark.parametrize("still_prepared", [True, False])
+@pytest.mark.parametrize("address", ["w1@@example.com", f"w1@{'x' * 70}.example.com"])
+def test_an_address_the_mail_library_refuses_fails_alone(
+    over_smtp, prepared, log, django_user_model, address, still_prepared
+):
+    # An address no form would take, written around them.
+    django_user_model.objects.filter(email=prepared[1]).update(email=address)
+    if still_prepared:
+        Notification.objects.filter(prepared_to=prepared[1]).update(prepared_to=address)
+    report = send_all()
+    assert (report.sent, report.failed) == (3, 1)
+    assert log.of("arrived") == [prepared[0], *prepared[2:]]
+    assert statuses() == [Status.SENT, Status.FAILED, Status.SENT, Status.SENT]
+    assert Notification.objects.get(status=Status.FAILED).last_error.startswith("address refused")
