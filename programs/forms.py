@@ -597,7 +597,8 @@ class MoveProgramForm(forms.Form):
     program = forms.ModelChoiceField(
         label="Move her to",
         queryset=Program.objects.none(),
-        help_text="Her start date, sessions, check-ins and messages stay.",
+        help_text="Her start date, sessions, check-ins and messages stay. Back in a program "
+        "she followed before, the changes made for her in it apply again.",
     )
 
     def __init__(self, *args, enrolment, **kwargs):

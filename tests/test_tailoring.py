@@ -856,3 +856,20 @@ def test_a_change_read_with_an_earlier_clock_than_a_move_is_made_in_her_new_prog
         first_clock - timedelta(seconds=1),
     )
     assert change.made_at > move.moved_at
+
+
+def test_moving_her_back_brings_back_the_changes_made_for_her_there(
+    as_coach, enrolment, other_program, program, clock
+):
+    old = prescription("deep-core")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6))
+    clock("2026-03-10 10:00", "Europe/London")
+    as_coach.post(reverse("tailor_move", args=[enrolment.pk]), {"program": other_program.pk})
+    clock("2026-03-10 11:00", "Europe/London")
+    as_coach.post(reverse("tailor_move", args=[enrolment.pk]), {"program": program.pk})
+    enrolment.refresh_from_db()
+    now = clock("2026-03-10 12:00", "Europe/London")
+    by_pk = tailoring.her_prescriptions(enrolment)
+    lists = dict(tailoring.stage_lists(enrolment, enrolment.facts(), now, by_pk))
+    deep_core = next(ps for stage, ps in lists.items() if stage.slug == "deep-core")
+    assert [(p.exercise_id, p.reps) for p in deep_core][0] == (old.exercise_id, 6)
