@@ -578,8 +578,10 @@ class SessionLog(models.Model):
     """She did one prescribed exercise on one day of her own calendar."""
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="sessions")
+    # Restricted: deleting an exercise from a program must not erase the sessions women logged
+    # of it, and with them their adherence so far; deleting her enrolment takes them all.
     prescription = models.ForeignKey(
-        Prescription, on_delete=models.CASCADE, related_name="sessions"
+        Prescription, on_delete=models.RESTRICT, related_name="sessions"
     )
     local_date = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -634,7 +636,8 @@ class GuidedExercise(models.Model):
         TOO_HARD = "too_hard", "Too hard"
 
     session = models.ForeignKey(GuidedSession, on_delete=models.CASCADE, related_name="exercises")
-    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="guided")
+    # Restricted, as SessionLog.prescription is: her guided sessions are her history.
+    prescription = models.ForeignKey(Prescription, on_delete=models.RESTRICT, related_name="guided")
     done = models.BooleanField()
     felt = models.CharField(max_length=10, choices=Felt, blank=True)
 
@@ -983,9 +986,10 @@ class Tailoring(models.Model):
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="tailorings")
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=6, choices=Kind)
-    # Protected: deleting the program's exercise would silently undo her coach's change.
+    # Restricted: deleting the program's exercise would silently undo her coach's change;
+    # deleting her enrolment takes her changes with it.
     replaces = models.ForeignKey(
-        Prescription, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Prescription, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
     prescription = models.ForeignKey(
         Prescription, on_delete=models.CASCADE, null=True, blank=True, related_name="+"

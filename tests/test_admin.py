@@ -1,10 +1,13 @@
 """Staff author programs in the admin."""
 
+from datetime import date
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import RestrictedError
 from django.urls import reverse
 
-from programs.models import Enrolment, Exercise
+from programs.models import Enrolment, Exercise, SessionLog, Stage
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +76,27 @@ def test_staff_find_the_enrolments_whose_planning_failed_and_read_the_error(
     assert good.pk != bad.pk
     page = staff.get(reverse("admin:programs_enrolment_change", args=[bad.pk])).content.decode()
     assert "No time zone found with key Europe/Londn" in page
+
+
+def test_an_exercise_women_logged_cannot_be_deleted_from_its_program(
+    staff, program, make_enrolment
+):
+    stage = program.stages.get(slug="breathing")
+    logged = stage.prescriptions.first()
+    SessionLog.objects.create(
+        enrolment=make_enrolment(), prescription=logged, local_date=date(2026, 3, 3)
+    )
+    with pytest.raises(RestrictedError):
+        logged.delete()
+    page = staff.get(reverse("admin:programs_stage_delete", args=[stage.pk])).content.decode()
+    assert "would require deleting the following protected related objects" in page
+    response = staff.post(reverse("admin:programs_stage_delete", args=[stage.pk]), {"post": "yes"})
+    assert response.status_code == 200
+    assert Stage.objects.filter(pk=stage.pk).exists() and SessionLog.objects.count() == 1
+
+
+def test_an_exercise_nobody_logged_can_still_be_deleted(program):
+    stage = program.stages.get(slug="breathing")
+    unlogged = stage.prescriptions.first()
+    unlogged.delete()
+    assert not stage.prescriptions.filter(pk=unlogged.pk).exists()

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import RestrictedError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -662,7 +662,7 @@ def test_loading_tailored_clients_for_the_digest_takes_no_query_per_client(
 def test_the_programs_exercise_her_coach_replaced_cannot_be_deleted(as_coach, enrolment):
     old = prescription("deep-core")
     as_coach.post(change_url(enrolment, old), dose(old, reps=6))
-    with pytest.raises(ProtectedError):
+    with pytest.raises(RestrictedError):
         old.delete()
     assert Tailoring.objects.filter(replaces=old).exists()
 
@@ -670,8 +670,11 @@ def test_the_programs_exercise_her_coach_replaced_cannot_be_deleted(as_coach, en
 def test_deleting_her_enrolment_takes_her_tailorings_with_it(as_coach, enrolment):
     old = prescription("deep-core")
     as_coach.post(change_url(enrolment, old), dose(old, reps=6))
+    hers = Tailoring.objects.get().prescription
+    SessionLog.objects.create(enrolment=enrolment, prescription=hers, local_date=date(2026, 3, 10))
     enrolment.delete()
-    assert not Tailoring.objects.exists()
+    assert not Tailoring.objects.exists() and not SessionLog.objects.exists()
+    assert not Prescription.objects.filter(pk=hers.pk).exists()
     assert Prescription.objects.filter(pk=old.pk).exists()
 
 
@@ -873,3 +876,15 @@ def test_moving_her_back_brings_back_the_changes_made_for_her_there(
     lists = dict(tailoring.stage_lists(enrolment, enrolment.facts(), now, by_pk))
     deep_core = next(ps for stage, ps in lists.items() if stage.slug == "deep-core")
     assert [(p.exercise_id, p.reps) for p in deep_core][0] == (old.exercise_id, 6)
+
+
+def test_deleting_her_enrolment_after_two_changes_to_one_exercise(as_coach, enrolment, clock):
+    old = prescription("deep-core")
+    as_coach.post(change_url(enrolment, old), dose(old, reps=6))
+    first = Tailoring.objects.get().prescription
+    clock("2026-03-10 10:00", "Europe/London")
+    as_coach.post(change_url(enrolment, first), dose(first, reps=5))
+    assert Tailoring.objects.filter(replaces=first).exists()
+    enrolment.delete()
+    assert not Tailoring.objects.exists()
+    assert not Prescription.objects.filter(enrolment__isnull=False).exists()
