@@ -3,7 +3,6 @@ current on every event in the same transaction, rolled over at her local midnigh
 the command."""
 
 import io
-import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,7 +27,7 @@ from programs.models import (
     Stage,
     StageOverride,
 )
-from tests.test_concurrency import TIMEOUT, in_threads, postgresql_only
+from tests.test_concurrency import one_waiting_on_the_other, postgresql_only
 
 ZONES = ["Europe/London", "Asia/Kathmandu", "Pacific/Chatham", "Etc/GMT+12", "America/Santiago"]
 
@@ -547,23 +546,11 @@ def test_two_check_ins_at_once_both_count(her, now):
     """Her row is locked before her data is read: the second event waits for the first to
     commit, then counts both. Reading first would keep only its own answer. (A check-in, as
     it does not also update her enrolment row, which would make them take turns anyway.)"""
-    first_saved, release = threading.Event(), threading.Event()
 
     def check_in(pain: int) -> None:
         CheckIn.objects.create(
             enrolment_id=her.pk, week=1, submitted_at=now, pain=pain, sessions_felt="right"
         )
 
-    def first() -> None:
-        with transaction.atomic():
-            check_in(1)
-            first_saved.set()
-            release.wait(TIMEOUT)
-
-    def second() -> None:
-        first_saved.wait(TIMEOUT)
-        threading.Timer(0.5, release.set).start()  # while the second waits for her row
-        check_in(5)
-
-    in_threads(first, second)
+    one_waiting_on_the_other(lambda: check_in(1), lambda: check_in(5))
     assert (row(her).pains, row(her).pain_up) == ([1, 5], True)

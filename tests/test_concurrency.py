@@ -60,6 +60,26 @@ def in_threads(*jobs: Callable[[], Any]) -> list[Any]:
     return results
 
 
+def one_waiting_on_the_other(first: Callable[[], Any], second: Callable[[], Any]) -> list[Any]:
+    """Run `first` in a transaction held open until `second`, on another thread, has been
+    waiting on it for a moment; then let `first` commit. Their results."""
+    done, release = threading.Event(), threading.Event()
+
+    def held() -> Any:
+        with transaction.atomic():
+            result = first()
+            done.set()
+            release.wait(TIMEOUT)
+        return result
+
+    def waiting() -> Any:
+        done.wait(TIMEOUT)
+        threading.Timer(0.5, release.set).start()  # while `second` waits for what `first` holds
+        return second()
+
+    return in_threads(held, waiting)
+
+
 def due_rows(enrolment: Enrolment, count: int, **fields: Any) -> list[int]:
     """`count` due check-in rows for her, oldest first: their primary keys in that order."""
     Notification.objects.bulk_create(

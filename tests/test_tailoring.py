@@ -27,7 +27,7 @@ from programs.models import (
     Tailoring,
 )
 from tests.conftest import make_exercise, person
-from tests.test_concurrency import TIMEOUT, in_threads, postgresql_only
+from tests.test_concurrency import TIMEOUT, in_threads, one_waiting_on_the_other, postgresql_only
 
 pytestmark = pytest.mark.django_db
 
@@ -605,7 +605,6 @@ def test_two_changes_to_one_exercise_at_once_take_turns(enrolment, coach):
     from django.utils import timezone
 
     old = prescription("deep-core")
-    first_saved, release = threading.Event(), threading.Event()
 
     def change(reps):
         her = Enrolment.objects.get(pk=enrolment.pk)
@@ -616,19 +615,7 @@ def test_two_changes_to_one_exercise_at_once_take_turns(enrolment, coach):
             return error.messages[0]
         return "saved"
 
-    def first():
-        with transaction.atomic():
-            result = change(7)
-            first_saved.set()
-            release.wait(TIMEOUT)
-        return result
-
-    def second():
-        first_saved.wait(TIMEOUT)
-        threading.Timer(0.5, release.set).start()  # while the second waits for her row
-        return change(5)
-
-    assert in_threads(first, second) == [
+    assert one_waiting_on_the_other(lambda: change(7), lambda: change(5)) == [
         "saved",
         "That exercise is no longer on her list; reload the page.",
     ]
@@ -740,7 +727,6 @@ def test_two_moves_at_once_make_one(enrolment, coach, other_program):
     """Each request loaded her row before either moved her; the second reads it again once the
     first has committed, and finds her moved."""
     copies = [stale_copy(enrolment), stale_copy(enrolment)]
-    first_saved, release = threading.Event(), threading.Event()
 
     def move(her):
         try:
@@ -749,19 +735,10 @@ def test_two_moves_at_once_make_one(enrolment, coach, other_program):
             return error.messages[0]
         return "moved"
 
-    def first():
-        with transaction.atomic():
-            result = move(copies[0])
-            first_saved.set()
-            release.wait(TIMEOUT)
-        return result
-
-    def second():
-        first_saved.wait(TIMEOUT)
-        threading.Timer(0.5, release.set).start()  # while the second waits for her row
-        return move(copies[1])
-
-    assert in_threads(first, second) == ["moved", "She is already in that program."]
+    assert one_waiting_on_the_other(lambda: move(copies[0]), lambda: move(copies[1])) == [
+        "moved",
+        "She is already in that program.",
+    ]
     assert ProgramMove.objects.count() == 1
 
 
